@@ -1,0 +1,32 @@
+#pragma once
+// Read-only memory map of a whole file. Weights stay in the page cache: opening a model touches
+// only the pages that are read, and nothing is copied.
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace sputnik {
+
+class MappedFile {
+ public:
+  // Throws Error naming the path when the file cannot be opened or mapped.
+  static std::shared_ptr<MappedFile> open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const std::byte* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+  // Hint that a byte range will be read soon (e.g. while loading with a progress bar).
+  void prefetch(size_t offset, size_t length) const;
+
+ private:
+  MappedFile() = default;
+  std::string path_;
+  const std::byte* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace sputnik

@@ -1,0 +1,25 @@
+#include "core/tensor.h"
+
+#include "core/error.h"
+
+namespace sputnik {
+
+TensorView TensorView::slice(int64_t first, int64_t count) const {
+  if (shape.empty() || first < 0 || count < 0 || first + count > shape[0])
+    fail("slice [{}, {}) out of range for tensor '{}' of shape {}", first, first + count, name,
+         shape_string());
+  const size_t outer_bytes = shape[0] == 0 ? 0 : nbytes / size_t(shape[0]);
+  TensorView v = *this;
+  v.shape[0] = count;
+  v.data = data + size_t(first) * outer_bytes;
+  v.nbytes = size_t(count) * outer_bytes;
+  return v;
+}
+
+std::string TensorView::shape_string() const {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+}  // namespace sputnik
