@@ -29,7 +29,7 @@ void dequantize_rows(const TensorView& w, int64_t row, int64_t count, float* out
 void matmul(const TensorView& w, const float* x, int64_t n, float* y) {
   const int64_t out = w.rows(), in = w.cols();
   parallel_for(out, 16, [&](int64_t begin, int64_t end) {
-    std::vector<float> row(size_t(in));
+    std::vector<float> row(static_cast<size_t>(in));
     for (int64_t o = begin; o < end; ++o) {
       dequantize_rows(w, o, 1, row.data());
       for (int64_t t = 0; t < n; ++t) {
