@@ -1,45 +1,124 @@
-// Reference path: plain float weights, f32 accumulation. (Fast per-ISA paths replace this.)
+// matmul(): picks the integer GEMM (quantized weights), the float row-dot kernels (float
+// weights, small n) or OpenBLAS sgemm on converted row blocks (float weights, larger n; also
+// exact mode), and the ISA path.
 #include "kernels/matmul.h"
 
+#include <algorithm>
+#include <atomic>
 #include <vector>
 
+#include "core/cpu.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "kernels/fdot.h"
+#include "kernels/qgemm.h"
+#include "kernels/quant.h"
 
 namespace sputnik {
+namespace {
 
-void dequantize_rows(const TensorView& w, int64_t row, int64_t count, float* out) {
-  const int64_t cols = w.cols();
-  for (int64_t r = 0; r < count; ++r) {
-    const std::byte* src = w.row(row + r);
-    float* dst = out + r * cols;
-    switch (w.dtype) {
-      case DType::F32: __builtin_memcpy(dst, src, size_t(cols) * 4); break;
-      case DType::F16:
-        for (int64_t c = 0; c < cols; ++c) dst[c] = f16_to_f32(reinterpret_cast<const uint16_t*>(src)[c]);
-        break;
-      case DType::BF16:
-        for (int64_t c = 0; c < cols; ++c) dst[c] = bf16_to_f32(reinterpret_cast<const uint16_t*>(src)[c]);
-        break;
-      default: fail("tensor '{}': dtype {} not supported by dequantize_rows", w.name, dtype_name(w.dtype));
-    }
-  }
+std::atomic<bool> g_exact{false};
+
+// Below this many activation rows, streaming each weight row once past all of them beats
+// packing for sgemm.
+constexpr int64_t kSmallN = 8;
+
+void check_shapes(const TensorView& w) {
+  if (w.shape.size() != 2) fail("matmul: tensor '{}' has shape {}, expected a 2-D weight", w.name, w.shape_string());
+  if (w.data == nullptr && w.numel() > 0) fail("matmul: tensor '{}' has no data", w.name);
+  if (!can_dequantize(w.dtype)) fail("matmul: tensor '{}' has dtype {}, which has no kernel", w.name, dtype_name(w.dtype));
+  if (w.nbytes < dtype_bytes(w.dtype, w.numel()))
+    fail("matmul: tensor '{}' holds {} bytes, {} {} needs {}", w.name, w.nbytes, w.shape_string(),
+         dtype_name(w.dtype), dtype_bytes(w.dtype, w.numel()));
 }
 
-void matmul(const TensorView& w, const float* x, int64_t n, float* y) {
-  const int64_t out = w.rows(), in = w.cols();
+void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) {
+  const int64_t out = w.rows(), k = w.cols();
+  const Isa isa = active_isa();
+  // Reused across calls (no allocation per token). Workers must see the caller's copy, so the
+  // lambda below captures this reference, never the thread_local by name.
+  static thread_local qg::Acts acts_storage;
+  qg::Acts& acts = acts_storage;
+  qg::quantize_acts(x, n, k, acts);
+  auto kernel = isa == Isa::Avx512 ? qg::dot_rows_avx512 : isa == Isa::Avx2 ? qg::dot_rows_avx2 : qg::dot_rows_scalar;
+  const bool offset128 = isa == Isa::Avx512;
+  // Rows unpacked per block: ~256 KiB of canonical rows stays in L2 while all n activation
+  // rows pass over it.
+  const int64_t kp = qg::padded_k(k);
+  const int64_t block = std::max<int64_t>(8, (256 * 1024 / (2 * kp)) / 8 * 8);
   parallel_for(out, 16, [&](int64_t begin, int64_t end) {
-    std::vector<float> row(static_cast<size_t>(in));
+    static thread_local qg::Rows rows;
+    for (int64_t r = begin; r < end; r += block) {
+      const int64_t count = std::min(block, end - r);
+      qg::unpack_rows(w, r, count, offset128, rows);
+      kernel(rows, acts, y + r, out);
+    }
+  });
+}
+
+// Float weights (or dequantized ones), few activation rows: one pass over W.
+void matmul_rows(const TensorView& w, const float* x, int64_t n, float* y) {
+  const int64_t out = w.rows(), k = w.cols();
+  const Isa isa = active_isa();
+  auto kernel = isa == Isa::Avx512 ? fd::row_dot_avx512 : isa == Isa::Avx2 ? fd::row_dot_avx2 : fd::row_dot_scalar;
+  const bool plain = w.dtype == DType::F32 || w.dtype == DType::F16 || w.dtype == DType::BF16;
+  parallel_for(out, 16, [&](int64_t begin, int64_t end) {
+    static thread_local std::vector<float> buf;
+    if (!plain) buf.resize(size_t(k));
     for (int64_t o = begin; o < end; ++o) {
-      dequantize_rows(w, o, 1, row.data());
-      for (int64_t t = 0; t < n; ++t) {
-        const float* xt = x + t * in;
-        float acc = 0;
-        for (int64_t i = 0; i < in; ++i) acc += row[i] * xt[i];
-        y[t * out + o] = acc;
+      if (plain) {
+        kernel(w.dtype, w.row(o), k, x, n, y + o, out);
+      } else {
+        dequantize_row(w.dtype, w.row(o), buf.data(), k);
+        kernel(DType::F32, buf.data(), k, x, n, y + o, out);
       }
     }
   });
+}
+
+// Float weights (or dequantized ones), many activation rows: sgemm on blocks of f32 rows.
+void matmul_sgemm(const TensorView& w, const float* x, int64_t n, float* y) {
+  const int64_t out = w.rows(), k = w.cols();
+  if (w.dtype == DType::F32 && reinterpret_cast<uintptr_t>(w.data) % 4 == 0) {
+    gemm_f32(false, true, n, out, k, 1.0f, x, k, reinterpret_cast<const float*>(w.data), k, 0.0f, y, out);
+    return;
+  }
+  const int64_t block = std::clamp<int64_t>((8 << 20) / (4 * std::max<int64_t>(k, 1)), 64, 4096);
+  std::vector<float> buf(size_t(std::min(block, out) * k));
+  for (int64_t r = 0; r < out; r += block) {
+    const int64_t count = std::min(block, out - r);
+    parallel_for(count, 8, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) dequantize_row(w.dtype, w.row(r + i), buf.data() + i * k, k);
+    });
+    gemm_f32(false, true, n, count, k, 1.0f, x, k, buf.data(), k, 0.0f, y + r, out);
+  }
+}
+
+}  // namespace
+
+void set_matmul_exact(bool exact) { g_exact.store(exact, std::memory_order_relaxed); }
+bool matmul_exact() { return g_exact.load(std::memory_order_relaxed); }
+
+void dequantize_rows(const TensorView& w, int64_t row, int64_t count, float* out) {
+  if (row < 0 || count < 0 || row + count > w.rows())
+    fail("dequantize_rows: rows [{}, {}) out of range for tensor '{}' of shape {}", row, row + count, w.name,
+         w.shape_string());
+  if (!can_dequantize(w.dtype))
+    fail("tensor '{}': dtype {} not supported by dequantize_rows", w.name, dtype_name(w.dtype));
+  const int64_t cols = w.cols();
+  for (int64_t r = 0; r < count; ++r) dequantize_row(w.dtype, w.row(row + r), out + r * cols, cols);
+}
+
+void matmul(const TensorView& w, const float* x, int64_t n, float* y) {
+  check_shapes(w);
+  if (n <= 0 || w.rows() == 0) return;
+  if (w.cols() == 0) {
+    std::fill(y, y + n * w.rows(), 0.0f);
+    return;
+  }
+  if (qg::can_unpack(w.dtype) && !matmul_exact()) return matmul_quantized(w, x, n, y);
+  if (n <= kSmallN) return matmul_rows(w, x, n, y);
+  matmul_sgemm(w, x, n, y);
 }
 
 }  // namespace sputnik

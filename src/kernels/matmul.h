@@ -1,9 +1,13 @@
 #pragma once
 // The one entry point every layer uses for weight products (inference and training alike):
 //   Y[n, out] = X[n, in] · W[out, in]^T   (+ nothing; biases are added by the caller)
-// W may be any stored dtype (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K, ...); X and Y are f32,
-// row-major, contiguous. n = 1 is a GEMV (decode), n > 1 a GEMM (prefill, training).
-// Picks the ISA path with active_isa() and splits work over OpenMP threads.
+// W may be any stored dtype (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K; also Q4_1, Q5_0, Q5_1
+// through dequantization); X and Y are f32, row-major, contiguous. n = 1 is a GEMV (decode),
+// n > 1 a GEMM (prefill, training). Picks the ISA path with active_isa() and splits work over
+// OpenMP threads (parallel_for); results do not depend on the thread count.
+//
+// Quantized weights multiply int8-quantized activations (blocks of 32 values with an f32
+// scale, like llama.cpp's Q8_0 activations) with integer dot products, unless exact mode is on.
 #include <cstdint>
 
 #include "core/tensor.h"
@@ -14,5 +18,16 @@ void matmul(const TensorView& w, const float* x, int64_t n, float* y);
 
 // Converts rows [row, row+count) of W to f32 (e.g. embedding lookup of quantized tables).
 void dequantize_rows(const TensorView& w, int64_t row, int64_t count, float* out);
+
+// Exact mode: quantized weights are dequantized and multiplied with the f32 activations in f32
+// (no activation quantization), e.g. for `sputnik logits`. Process-wide; off by default.
+void set_matmul_exact(bool exact);
+bool matmul_exact();
+
+// Row-major f32 GEMM for training: C = alpha·op(A)·op(B) + beta·C with op(A) m×k, op(B) k×n,
+// op = transpose when trans_* is set (OpenBLAS sgemm, threads as set_num_threads).
+void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+              const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+              int64_t ldc);
 
 }  // namespace sputnik

@@ -1,0 +1,49 @@
+#pragma once
+// Internal: the integer GEMM behind matmul() for quantized weights.
+//
+// Every quantized weight type is unpacked, a few rows at a time, into one canonical form:
+// int8 values q with a scale per 16 values and a bias per 16 values (w = scale·q + bias), which
+// covers Q8_0/Q4_0 (scale per 32), Q4_K (scale and min per 32) and Q6_K (scale per 16).
+// Activations are quantized once per call to int8 in blocks of 32 with an f32 scale. Then
+//   y = Σ_lanes (Σ_4 q·x)·wscale·xscale  +  Σ_groups bias·(xscale·Σ_16 x)
+// where a lane is 4 consecutive values (one vpdpbusd lane). The ISA kernels compute this for
+// tiles of weight rows × activation rows, so each unpacked weight row is reused across the
+// whole prompt (the prefill GEMM) and activations stay in L1 across a tile of rows.
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace sputnik::qg {
+
+constexpr int64_t kChunk = 64;  // values per 512-bit vector of int8
+
+inline int64_t padded_k(int64_t k) { return (k + kChunk - 1) / kChunk * kChunk; }
+// Groups of 16 values, padded to a whole vector of 16 floats.
+inline int64_t padded_groups(int64_t kp) { return (kp / 16 + 15) / 16 * 16; }
+
+struct Acts {
+  int64_t n = 0, k = 0, kp = 0, ng = 0;
+  std::vector<int8_t> q;           // [n][kp]
+  std::vector<float> lane_scale;   // [n][kp/4]
+  std::vector<float> group_sum;    // [n][ng]  xscale·Σ q over 16 values
+};
+void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a);
+
+struct Rows {
+  int64_t count = 0, kp = 0, ng = 0;
+  bool offset128 = false;          // q stored as uint8 q+128 (for u8×s8 vpdpbusd)
+  std::vector<int8_t> q;           // [count][kp]
+  std::vector<float> lane_scale;   // [count][kp/4]
+  std::vector<float> bias;         // [count][ng]
+};
+bool can_unpack(DType t);
+// Rows [row, row+count) of w into r (resized as needed).
+void unpack_rows(const TensorView& w, int64_t row, int64_t count, bool offset128, Rows& r);
+
+// y[t·ldy + i] = row i of r · activation t, for t in [0, a.n), i in [0, r.count).
+void dot_rows_scalar(const Rows& r, const Acts& a, float* y, int64_t ldy);
+void dot_rows_avx2(const Rows& r, const Acts& a, float* y, int64_t ldy);
+void dot_rows_avx512(const Rows& r, const Acts& a, float* y, int64_t ldy);
+
+}  // namespace sputnik::qg

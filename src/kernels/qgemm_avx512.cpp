@@ -1,0 +1,95 @@
+// AVX-512 VNNI kernel of the canonical integer dot (qgemm.h): vpdpbusd on u8 weights (q+128)
+// × s8 activations, 64 values per instruction, over register tiles of R weight rows × T
+// activation rows so each loaded vector feeds R or T products.
+// GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_* helpers.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/qgemm.h"
+
+namespace sputnik::qg {
+namespace {
+
+template <int R, int T>
+void tile(const Rows& r, int64_t i0, const Acts& a, int64_t t0, float* y, int64_t ldy) {
+  const int64_t kp = r.kp, chunks = kp / kChunk;
+  const int8_t* wq[R];
+  const float* wl[R];
+  const int8_t* xq[T];
+  const float* xl[T];
+  for (int i = 0; i < R; ++i) {
+    wq[i] = r.q.data() + (i0 + i) * kp;
+    wl[i] = r.lane_scale.data() + (i0 + i) * kp / 4;
+  }
+  for (int t = 0; t < T; ++t) {
+    xq[t] = a.q.data() + (t0 + t) * kp;
+    xl[t] = a.lane_scale.data() + (t0 + t) * kp / 4;
+  }
+  __m512 acc[R][T];
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < T; ++t) acc[i][t] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < chunks; ++c) {
+    __m512i w[R];
+    __m512 ws[R];
+    for (int i = 0; i < R; ++i) {
+      w[i] = _mm512_loadu_si512(wq[i] + c * kChunk);
+      ws[i] = _mm512_loadu_ps(wl[i] + c * 16);
+    }
+    for (int t = 0; t < T; ++t) {
+      const __m512i x = _mm512_loadu_si512(xq[t] + c * kChunk);
+      const __m512 xs = _mm512_loadu_ps(xl[t] + c * 16);
+      for (int i = 0; i < R; ++i) {
+        const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[i], x);
+        acc[i][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(ws[i], xs), acc[i][t]);
+      }
+    }
+  }
+  // Bias term: Σ_groups bias·(xscale·Σx), 16 groups per vector.
+  for (int i = 0; i < R; ++i) {
+    const float* bias = r.bias.data() + (i0 + i) * r.ng;
+    for (int t = 0; t < T; ++t) {
+      const float* gs = a.group_sum.data() + (t0 + t) * a.ng;
+      __m512 b = _mm512_setzero_ps();
+      for (int64_t g = 0; g < r.ng; g += 16)
+        b = _mm512_fmadd_ps(_mm512_loadu_ps(bias + g), _mm512_loadu_ps(gs + g), b);
+      y[(t0 + t) * ldy + i0 + i] = _mm512_reduce_add_ps(acc[i][t]) + _mm512_reduce_add_ps(b);
+    }
+  }
+}
+
+using TileFn = void (*)(const Rows&, int64_t, const Acts&, int64_t, float*, int64_t);
+
+template <int T>
+constexpr TileFn pick_r(int64_t rows) {
+  switch (rows) {
+    case 1: return tile<1, T>;
+    case 2: return tile<2, T>;
+    case 3: return tile<3, T>;
+    default: return tile<4, T>;
+  }
+}
+
+}  // namespace
+
+void dot_rows_avx512(const Rows& r, const Acts& a, float* y, int64_t ldy) {
+  if (a.n == 1) {
+    // GEMV: wider row tiles give the load ports more independent work.
+    int64_t i = 0;
+    for (; i + 8 <= r.count; i += 8) tile<8, 1>(r, i, a, 0, y, ldy);
+    for (; i < r.count; i += 4) pick_r<1>(std::min<int64_t>(4, r.count - i))(r, i, a, 0, y, ldy);
+    return;
+  }
+  for (int64_t t = 0; t < a.n; t += 4) {
+    const int64_t nt = std::min<int64_t>(4, a.n - t);
+    for (int64_t i = 0; i < r.count; i += 4) {
+      const int64_t ni = std::min<int64_t>(4, r.count - i);
+      TileFn fn = nt == 4 ? pick_r<4>(ni) : nt == 3 ? pick_r<3>(ni) : nt == 2 ? pick_r<2>(ni) : pick_r<1>(ni);
+      fn(r, i, a, t, y, ldy);
+    }
+  }
+}
+
+}  // namespace sputnik::qg

@@ -1,0 +1,160 @@
+// Quantized weight rows -> the canonical int8 form of qgemm.h, and activation quantization.
+// Unpacking runs once per block of rows per call and is reused for every activation row, so
+// plain code is enough here; the arithmetic lives in the ISA kernels.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/threads.h"
+#include "kernels/qgemm.h"
+#include "kernels/quant.h"
+
+namespace sputnik::qg {
+namespace {
+
+// One row: q[kp], group scale[ng], bias[ng] (groups of 16 values).
+void unpack_q8_0(const uint8_t* p, int64_t k, int8_t* q, float* scale, float* bias) {
+  for (int64_t b = 0; b < k / 32; ++b, p += 34) {
+    const float d = load_f16(p);
+    std::memcpy(q + 32 * b, p + 2, 32);
+    scale[2 * b] = scale[2 * b + 1] = d;
+    bias[2 * b] = bias[2 * b + 1] = 0.0f;
+  }
+}
+
+void unpack_q4_0(const uint8_t* p, int64_t k, int8_t* q, float* scale, float* bias) {
+  for (int64_t b = 0; b < k / 32; ++b, p += 18) {
+    const float d = load_f16(p);
+    for (int j = 0; j < 16; ++j) {
+      q[32 * b + j] = int8_t((p[2 + j] & 0xF) - 8);
+      q[32 * b + 16 + j] = int8_t((p[2 + j] >> 4) - 8);
+    }
+    scale[2 * b] = scale[2 * b + 1] = d;
+    bias[2 * b] = bias[2 * b + 1] = 0.0f;
+  }
+}
+
+void unpack_q4_k(const uint8_t* p, int64_t k, int8_t* q, float* scale, float* bias) {
+  for (int64_t b = 0; b < k / 256; ++b, p += 144) {
+    const float d = load_f16(p), dmin = load_f16(p + 2);
+    const uint8_t* qs = p + 16;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      q4k_scale_min(j, p + 4, &sc, &m);
+      const int64_t g = 16 * b + 2 * j;
+      scale[g] = scale[g + 1] = d * sc;
+      bias[g] = bias[g + 1] = -(dmin * m);
+      const uint8_t* src = qs + 32 * (j / 2);
+      int8_t* dst = q + 256 * b + 32 * j;
+      const int shift = (j & 1) * 4;
+      for (int l = 0; l < 32; ++l) dst[l] = int8_t((src[l] >> shift) & 0xF);
+    }
+  }
+}
+
+void unpack_q6_k(const uint8_t* p, int64_t k, int8_t* q, float* scale, float* bias) {
+  for (int64_t b = 0; b < k / 256; ++b, p += 210) {
+    const float d = load_f16(p + 208);
+    const uint8_t* ql = p;
+    const uint8_t* qh = p + 128;
+    const int8_t* sc = reinterpret_cast<const int8_t*>(p + 192);
+    int8_t* dst = q + 256 * b;
+    for (int half = 0; half < 2; ++half, ql += 64, qh += 32, dst += 128) {
+      for (int l = 0; l < 32; ++l) {
+        dst[l] = int8_t(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+        dst[l + 32] = int8_t(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+        dst[l + 64] = int8_t(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+        dst[l + 96] = int8_t(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+      }
+    }
+    for (int g = 0; g < 16; ++g) {
+      scale[16 * b + g] = d * float(sc[g]);
+      bias[16 * b + g] = 0.0f;
+    }
+  }
+}
+
+}  // namespace
+
+bool can_unpack(DType t) {
+  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K || t == DType::Q6_K;
+}
+
+void unpack_rows(const TensorView& w, int64_t row, int64_t count, bool offset128, Rows& r) {
+  const int64_t k = w.cols(), kp = padded_k(k), ng = padded_groups(kp);
+  r.count = count;
+  r.kp = kp;
+  r.ng = ng;
+  r.offset128 = offset128;
+  r.q.resize(size_t(count * kp));
+  r.lane_scale.resize(size_t(count * kp / 4));
+  r.bias.resize(size_t(count * ng));
+  std::vector<float> scale_buf(size_t(kp / 16));
+  float* scale = scale_buf.data();
+  for (int64_t i = 0; i < count; ++i) {
+    const auto* p = reinterpret_cast<const uint8_t*>(w.row(row + i));
+    int8_t* q = r.q.data() + i * kp;
+    float* bias = r.bias.data() + i * ng;
+    switch (w.dtype) {
+      case DType::Q8_0: unpack_q8_0(p, k, q, scale, bias); break;
+      case DType::Q4_0: unpack_q4_0(p, k, q, scale, bias); break;
+      case DType::Q4_K: unpack_q4_k(p, k, q, scale, bias); break;
+      case DType::Q6_K: unpack_q6_k(p, k, q, scale, bias); break;
+      default: fail("tensor '{}': no integer kernel for {}", w.name, dtype_name(w.dtype));
+    }
+    // Padding: zero values with zero scale contribute nothing.
+    std::fill(q + k, q + kp, int8_t(0));
+    for (int64_t g = k / 16; g < kp / 16; ++g) scale[g] = 0.0f;
+    std::fill(bias + k / 16, bias + ng, 0.0f);
+    float* lanes = r.lane_scale.data() + i * kp / 4;
+    for (int64_t g = 0; g < kp / 16; ++g)
+      lanes[4 * g] = lanes[4 * g + 1] = lanes[4 * g + 2] = lanes[4 * g + 3] = scale[g];
+    if (offset128) {
+      // w = s·q + b = s·(q+128) + (b − 128·s): store q+128 as an unsigned byte.
+      for (int64_t j = 0; j < kp; ++j) q[j] = int8_t(uint8_t(q[j]) ^ 0x80);
+      for (int64_t g = 0; g < kp / 16; ++g) bias[g] -= 128.0f * scale[g];
+    }
+  }
+}
+
+void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
+  const int64_t kp = padded_k(k), ng = padded_groups(kp);
+  a.n = n;
+  a.k = k;
+  a.kp = kp;
+  a.ng = ng;
+  a.q.resize(size_t(n * kp));
+  a.lane_scale.resize(size_t(n * kp / 4));
+  a.group_sum.resize(size_t(n * ng));
+  SPUTNIK_CHECK(k % 32 == 0);
+  parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* xt = x + t * k;
+      int8_t* q = a.q.data() + t * kp;
+      float* lanes = a.lane_scale.data() + t * kp / 4;
+      float* gs = a.group_sum.data() + t * ng;
+      for (int64_t b = 0; b < k / 32; ++b) {
+        const float* xb = xt + 32 * b;
+        float amax = 0.0f;
+        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        int s0 = 0, s1 = 0;
+        for (int j = 0; j < 32; ++j) {
+          const int v = int(std::nearbyint(xb[j] * id));
+          q[32 * b + j] = int8_t(v);
+          (j < 16 ? s0 : s1) += v;
+        }
+        for (int l = 0; l < 8; ++l) lanes[8 * b + l] = d;
+        gs[2 * b] = d * float(s0);
+        gs[2 * b + 1] = d * float(s1);
+      }
+      std::fill(q + k, q + kp, int8_t(0));
+      std::fill(lanes + k / 4, lanes + kp / 4, 0.0f);
+      std::fill(gs + k / 16, gs + ng, 0.0f);
+    }
+  });
+}
+
+}  // namespace sputnik::qg

@@ -1,0 +1,244 @@
+// matmul for every weight dtype × ISA path × batch size against a double-precision product of
+// the dequantized weights (dequantization itself is checked against llama.cpp in quant_test).
+#include "kernels/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu.h"
+#include "core/error.h"
+#include "core/threads.h"
+#include "kernels/quant.h"
+
+using namespace sputnik;
+
+namespace {
+
+struct Weight {
+  std::vector<uint8_t> bytes;
+  std::vector<float> deq;  // what the weight really is after quantization
+  TensorView view;
+};
+
+Weight make_weight(DType t, int64_t out, int64_t in, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> w(size_t(out * in));
+  for (auto& v : w) v = dist(rng);
+  Weight r;
+  const size_t row_bytes = dtype_bytes(t, in);
+  r.bytes.resize(row_bytes * size_t(out) + 8);
+  // Offset by 2 bytes: GGUF data need not be 4-aligned, kernels must not assume it.
+  uint8_t* base = r.bytes.data() + (t == DType::F32 ? 0 : 2);
+  for (int64_t o = 0; o < out; ++o) quantize_row(t, w.data() + o * in, base + o * row_bytes, in);
+  r.deq.resize(w.size());
+  for (int64_t o = 0; o < out; ++o) dequantize_row(t, base + o * row_bytes, r.deq.data() + o * in, in);
+  r.view.name = "test." + std::string(dtype_name(t));
+  r.view.dtype = t;
+  r.view.shape = {out, in};
+  r.view.data = reinterpret_cast<const std::byte*>(base);
+  r.view.nbytes = row_bytes * size_t(out);
+  return r;
+}
+
+std::vector<float> make_acts(int64_t n, int64_t in, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(size_t(n * in));
+  for (auto& v : x) v = dist(rng);
+  for (int64_t t = 0; t < n; ++t) x[size_t(t * in + (t * 7) % in)] *= 20.0f;  // activation outliers
+  return x;
+}
+
+// Reference for y = x·wᵀ in double, with the error allowed. With int8 activations each x_i is
+// replaced by d·q_i with |x_i − d·q_i| ≤ d/2, d = amax(block of 32)/127, so the product can
+// move by at most Σ_blocks d/2 · Σ|w_i|; on top of that f32 accumulation is allowed
+// 1e-5 · Σ|w_i x_i|.
+struct Reference {
+  std::vector<double> y, tol_exact, tol_quant;
+};
+
+Reference reference(const Weight& w, const std::vector<float>& x, int64_t n) {
+  const int64_t out = w.view.rows(), in = w.view.cols();
+  Reference r;
+  for (int64_t t = 0; t < n; ++t) {
+    const float* xt = x.data() + t * in;
+    for (int64_t o = 0; o < out; ++o) {
+      const float* wo = w.deq.data() + o * in;
+      double ref = 0, mag = 0, qbound = 0;
+      for (int64_t i = 0; i < in; ++i) {
+        ref += double(wo[i]) * xt[i];
+        mag += std::fabs(double(wo[i]) * xt[i]);
+      }
+      for (int64_t b = 0; b < in / 32; ++b) {
+        double amax = 0, wsum = 0;
+        for (int i = 0; i < 32; ++i) {
+          amax = std::max(amax, std::fabs(double(xt[32 * b + i])));
+          wsum += std::fabs(double(wo[32 * b + i]));
+        }
+        qbound += amax / 127 / 2 * wsum;
+      }
+      r.y.push_back(ref);
+      r.tol_exact.push_back(1e-5 * mag + 1e-6);
+      r.tol_quant.push_back(qbound * 1.001 + 1e-5 * mag + 1e-6);
+    }
+  }
+  return r;
+}
+
+void check(const Reference& ref, const std::vector<float>& y, int64_t out, bool quantized_acts, const std::string& what) {
+  int bad = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    const double tol = quantized_acts ? ref.tol_quant[i] : ref.tol_exact[i];
+    if (!(std::fabs(y[i] - ref.y[i]) <= tol) && bad++ < 5)
+      ADD_FAILURE() << what << " y[" << i / size_t(out) << "][" << i % size_t(out) << "] = " << y[i] << ", expected "
+                    << ref.y[i] << " ± " << tol;
+  }
+  EXPECT_EQ(bad, 0) << what;
+}
+
+const DType kTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
+const Isa kIsas[] = {Isa::Scalar, Isa::Avx2, Isa::Avx512};
+
+class MatmulTest : public ::testing::TestWithParam<DType> {
+ protected:
+  void TearDown() override {
+    set_isa_cap(Isa::Avx512);
+    set_matmul_exact(false);
+    set_num_threads(0);
+  }
+};
+
+}  // namespace
+
+TEST_P(MatmulTest, MatchesDoubleReferenceOnEveryPath) {
+  const DType t = GetParam();
+  const bool kquant = t == DType::Q4_K || t == DType::Q6_K;
+  // Odd output counts exercise row-tile remainders; 96 is not a multiple of the 64-value chunk.
+  const std::vector<std::pair<int64_t, int64_t>> shapes =
+      kquant ? std::vector<std::pair<int64_t, int64_t>>{{37, 256}, {19, 768}}
+             : std::vector<std::pair<int64_t, int64_t>>{{37, 96}, {19, 512}, {5, 32}};
+  for (auto [out, in] : shapes) {
+    const Weight w = make_weight(t, out, in, uint32_t(out * 131 + in));
+    for (int64_t n : {1, 3, 17, 64}) {
+      const auto x = make_acts(n, in, uint32_t(n * 7 + in));
+      const Reference ref = reference(w, x, n);
+      for (Isa isa : kIsas) {
+        if (isa > best_isa()) continue;
+        set_isa_cap(isa);
+        for (bool exact : {false, true}) {
+          set_matmul_exact(exact);
+          std::vector<float> y(size_t(n * out), NAN);
+          matmul(w.view, x.data(), n, y.data());
+          const std::string what = std::string(dtype_name(t)) + " " + std::to_string(out) + "x" + std::to_string(in) +
+                                   " n=" + std::to_string(n) + " " + std::string(isa_name(isa)) +
+                                   (exact ? " exact" : "");
+          check(ref, y, out, dtype_is_quantized(t) && !exact, what);
+        }
+      }
+    }
+  }
+}
+
+TEST_P(MatmulTest, ThreadCountDoesNotChangeResults) {
+  const DType t = GetParam();
+  const int64_t out = 203, in = 512;
+  const Weight w = make_weight(t, out, in, 5);
+  for (int64_t n : {1, 17}) {
+    const auto x = make_acts(n, in, 9);
+    for (Isa isa : kIsas) {
+      if (isa > best_isa()) continue;
+      set_isa_cap(isa);
+      std::vector<float> y1(size_t(n * out)), y2(size_t(n * out));
+      set_num_threads(1);
+      matmul(w.view, x.data(), n, y1.data());
+      set_num_threads(2);
+      matmul(w.view, x.data(), n, y2.data());
+      EXPECT_EQ(std::memcmp(y1.data(), y2.data(), y1.size() * 4), 0)
+          << dtype_name(t) << " n=" << n << " " << isa_name(isa);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MatmulTest, ::testing::ValuesIn(kTypes),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+TEST(Matmul, QuantizedActivationsAreNotExact) {
+  // Guards the tolerance above from being vacuous: the integer path really differs from exact.
+  const Weight w = make_weight(DType::Q8_0, 16, 256, 1);
+  const auto x = make_acts(1, 256, 2);
+  std::vector<float> a(16), b(16);
+  matmul(w.view, x.data(), 1, a.data());
+  set_matmul_exact(true);
+  matmul(w.view, x.data(), 1, b.data());
+  set_matmul_exact(false);
+  EXPECT_NE(std::memcmp(a.data(), b.data(), 64), 0);
+}
+
+TEST(Matmul, DequantizedOnlyTypesStillMultiply) {
+  // Q4_1 has no integer kernel; matmul falls back to dequantized f32 rows.
+  std::vector<uint8_t> bytes(20 * 3);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = uint8_t(i * 37 + 11);
+  for (int r = 0; r < 3; ++r) {  // sane scales: d = 0.5, m = -1
+    const uint16_t d = f32_to_f16(0.5f), m = f32_to_f16(-1.0f);
+    std::memcpy(&bytes[size_t(r * 20)], &d, 2);
+    std::memcpy(&bytes[size_t(r * 20 + 2)], &m, 2);
+  }
+  TensorView v{"q41", DType::Q4_1, {3, 32}, reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()};
+  std::vector<float> x(32), deq(96), y(3);
+  for (int i = 0; i < 32; ++i) x[size_t(i)] = float(i % 5) - 2.0f;
+  dequantize_rows(v, 0, 3, deq.data());
+  matmul(v, x.data(), 1, y.data());
+  for (int r = 0; r < 3; ++r) {
+    double ref = 0;
+    for (int i = 0; i < 32; ++i) ref += double(deq[size_t(r * 32 + i)]) * x[size_t(i)];
+    EXPECT_NEAR(y[size_t(r)], ref, 1e-4);
+  }
+}
+
+TEST(Matmul, RejectsBadTensors) {
+  std::vector<float> data(64), x(64), y(64);
+  TensorView v{"w", DType::F32, {64}, reinterpret_cast<const std::byte*>(data.data()), 256};
+  EXPECT_THROW(matmul(v, x.data(), 1, y.data()), Error);  // 1-D
+  v.shape = {2, 32};
+  v.dtype = DType::I32;
+  EXPECT_THROW(matmul(v, x.data(), 1, y.data()), Error);  // no kernel
+  v.dtype = DType::Q8_0;
+  v.nbytes = 10;
+  EXPECT_THROW(matmul(v, x.data(), 1, y.data()), Error);  // too few bytes
+  v.dtype = DType::F32;
+  v.nbytes = 256;
+  EXPECT_THROW(dequantize_rows(v, 1, 2, y.data()), Error);  // rows out of range
+}
+
+TEST(GemmF32, AllTransposesMatchDouble) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  const int64_t m = 23, n = 41, k = 37;
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      // Leading dimensions larger than the logical width.
+      const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 5, ldc = n + 2;
+      std::vector<float> a(size_t((ta ? k : m) * lda)), b(size_t((tb ? n : k) * ldb)), c(size_t(m * ldc));
+      for (auto& v : a) v = dist(rng);
+      for (auto& v : b) v = dist(rng);
+      for (auto& v : c) v = dist(rng);
+      const std::vector<float> c0 = c;
+      gemm_f32(ta, tb, m, n, k, 0.5f, a.data(), lda, b.data(), ldb, -2.0f, c.data(), ldc);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double s = 0;
+          for (int64_t p = 0; p < k; ++p)
+            s += double(ta ? a[size_t(p * lda + i)] : a[size_t(i * lda + p)]) *
+                 double(tb ? b[size_t(j * ldb + p)] : b[size_t(p * ldb + j)]);
+          const double ref = 0.5 * s - 2.0 * c0[size_t(i * ldc + j)];
+          ASSERT_NEAR(c[size_t(i * ldc + j)], ref, 1e-4) << ta << tb << " " << i << "," << j;
+        }
+    }
+  }
+}
