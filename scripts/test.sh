@@ -19,8 +19,10 @@ if ls fuzz/*_fuzz.cpp >/dev/null 2>&1; then
   for f in build-fuzz/*_fuzz; do
     corpus=fuzz/corpus/$(basename "$f" _fuzz)
     mkdir -p "$corpus"
+    seeds=fuzz/seeds/$(basename "$f" _fuzz)  # committed seed inputs, read-only second corpus
+    [ -d "$seeds" ] || seeds=
     echo "fuzzing $(basename "$f") for 30 s"
-    "$f" -max_total_time=30 -rss_limit_mb=2048 "$corpus" >/dev/null 2>"build-fuzz/$(basename "$f").log" \
+    "$f" -max_total_time=30 -rss_limit_mb=2048 "$corpus" $seeds >/dev/null 2>"build-fuzz/$(basename "$f").log" \
       || { tail -50 "build-fuzz/$(basename "$f").log"; exit 1; }
   done
 fi
