@@ -1,0 +1,62 @@
+#include "train/cross_entropy.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/threads.h"
+#include "train/grain.h"
+
+namespace sputnik::train {
+
+namespace {
+
+int64_t count_valid(const int32_t* targets, int64_t T, int64_t V, int32_t ignore_index) {
+  int64_t n = 0;
+  for (int64_t t = 0; t < T; ++t) {
+    if (targets[t] == ignore_index) continue;
+    if (targets[t] < 0 || targets[t] >= V)
+      fail("cross_entropy: target {} at position {} is outside the vocabulary [0, {})", targets[t], t, V);
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+float cross_entropy_forward(float* lse, const float* logits, const int32_t* targets, int64_t T, int64_t V,
+                            int32_t ignore_index) {
+  const int64_t n = count_valid(targets, T, V, ignore_index);
+  parallel_for(T, row_grain(4 * V), [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      const float* l = logits + t * V;
+      const float mx = *std::max_element(l, l + V);
+      double sum = 0;
+      for (int64_t v = 0; v < V; ++v) sum += std::exp(double(l[v] - mx));
+      lse[t] = mx + float(std::log(sum));
+    }
+  });
+  if (n == 0) return 0.0f;
+  double total = 0;
+  for (int64_t t = 0; t < T; ++t)
+    if (targets[t] != ignore_index) total += double(lse[t]) - logits[t * V + targets[t]];
+  return float(total / double(n));
+}
+
+void cross_entropy_backward(float* dlogits, const float* logits, const float* lse, const int32_t* targets,
+                            int64_t T, int64_t V, float dloss, int32_t ignore_index) {
+  const int64_t n = count_valid(targets, T, V, ignore_index);
+  if (n == 0) return;
+  const float k = dloss / float(n);
+  parallel_for(T, row_grain(4 * V), [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      if (targets[t] == ignore_index) continue;
+      const float* l = logits + t * V;
+      float* d = dlogits + t * V;
+      for (int64_t v = 0; v < V; ++v) d[v] += k * std::exp(l[v] - lse[t]);
+      d[targets[t]] -= k;
+    }
+  });
+}
+
+}  // namespace sputnik::train

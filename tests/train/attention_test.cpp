@@ -1,0 +1,59 @@
+// Causal GQA attention core: gradient (Dk != Dv, 2 query heads per kv head), causality.
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "gradcheck.h"
+#include "train/attention.h"
+
+namespace sputnik::train {
+namespace {
+
+using testing::dot;
+using testing::expect_grad;
+using testing::randn;
+
+TEST(Attention, GradientGqa) {
+  std::mt19937 rng(21);
+  AttentionShape s{.B = 2, .S = 5, .Hq = 4, .Hkv = 2, .Dk = 6, .Dv = 3, .scale = 0.4f};
+  auto q = randn(size_t(s.B * s.S * s.Hq * s.Dk), rng);
+  auto k = randn(size_t(s.B * s.S * s.Hkv * s.Dk), rng);
+  auto v = randn(size_t(s.B * s.S * s.Hkv * s.Dv), rng);
+  auto r = randn(size_t(s.B * s.S * s.Hq * s.Dv), rng);
+  std::vector<float> out(r.size()), probs(size_t(s.probs_size()));
+  auto loss = [&] {
+    attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), s);
+    return dot(out, r);
+  };
+  loss();
+  std::vector<float> dq(q.size(), 0.0f), dk(k.size(), 0.0f), dv(v.size(), 0.0f);
+  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), q.data(), k.data(), v.data(), probs.data(), s);
+  expect_grad("q", q.data(), dq.data(), q.size(), loss, rng, {.samples = 40});
+  expect_grad("k", k.data(), dk.data(), k.size(), loss, rng, {.samples = 40});
+  expect_grad("v", v.data(), dv.data(), v.size(), loss, rng, {.samples = 40});
+}
+
+TEST(Attention, CausalAndFirstPositionCopiesValue) {
+  std::mt19937 rng(22);
+  AttentionShape s{.B = 1, .S = 6, .Hq = 2, .Hkv = 1, .Dk = 4, .Dv = 4, .scale = 0.5f};
+  auto q = randn(size_t(s.S * s.Hq * s.Dk), rng);
+  auto k = randn(size_t(s.S * s.Hkv * s.Dk), rng);
+  auto v = randn(size_t(s.S * s.Hkv * s.Dv), rng);
+  std::vector<float> out(size_t(s.S * s.Hq * s.Dv)), out2(out.size()), probs(size_t(s.probs_size()));
+  attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), s);
+  for (int64_t h = 0; h < s.Hq; ++h)
+    for (int64_t d = 0; d < s.Dv; ++d) EXPECT_NEAR(out[size_t(h * s.Dv + d)], v[size_t(d)], 1e-6);
+  // Changing the last position's key and value must not change any earlier output.
+  for (int64_t d = 0; d < s.Dk; ++d) k[size_t((s.S - 1) * s.Dk + d)] += 3.0f;
+  for (int64_t d = 0; d < s.Dv; ++d) v[size_t((s.S - 1) * s.Dv + d)] -= 2.0f;
+  attention_forward(out2.data(), probs.data(), q.data(), k.data(), v.data(), s);
+  const size_t before_last = size_t((s.S - 1) * s.Hq * s.Dv);
+  for (size_t i = 0; i < before_last; ++i) EXPECT_EQ(out[i], out2[i]);
+  bool last_changed = false;
+  for (size_t i = before_last; i < out.size(); ++i) last_changed |= out[i] != out2[i];
+  EXPECT_TRUE(last_changed);
+  s.Hkv = 3;
+  EXPECT_THROW(attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), s), Error);
+}
+
+}  // namespace
+}  // namespace sputnik::train
