@@ -1,6 +1,7 @@
 #include "formats/fp8.h"
 
-#include <array>
+#include <algorithm>
+#include <bit>
 #include <cstring>
 #include <vector>
 
@@ -10,13 +11,34 @@
 namespace sputnik {
 namespace {
 
-const std::array<float, 256>& e4m3_table() {
-  static const std::array<float, 256> table = [] {
-    std::array<float, 256> t{};
-    for (int i = 0; i < 256; ++i) t[i] = f8e4m3_to_f32(uint8_t(i));
-    return t;
-  }();
-  return table;
+// E4M3FN -> f32 without a table so the loops below vectorize: exponent and mantissa move into
+// f32 position and the exponent is rebiased (7 -> 127); subnormals (exponent 0) are m * 2^-9,
+// done by int->float conversion rather than with slow denormal arithmetic. 0x7f/0xff are NaN.
+// Selects are masks, not branches, for the same reason.
+inline float e4m3_to_f32(uint8_t v) {
+  const uint32_t mag = v & 0x7fu;
+  const uint32_t normal = (mag << 20) + (120u << 23);
+  const uint32_t sub = std::bit_cast<uint32_t>(float(int32_t(mag)) * (1.0f / 512.0f));
+  const uint32_t is_sub = 0u - uint32_t(mag < 8);
+  const uint32_t is_nan = 0u - uint32_t(mag == 0x7f);
+  uint32_t bits = (sub & is_sub) | (normal & ~is_sub);
+  bits = (0x7fc00000u & is_nan) | (bits & ~is_nan);
+  return std::bit_cast<float>(bits | (uint32_t(v & 0x80u) << 24));
+}
+
+// Round-to-nearest-even like f32_to_bf16 (products of finite E4M3 values and finite scales
+// are finite; NaN inputs stay NaN because the quiet bit survives truncation).
+inline uint16_t to_bf16(float f) {
+  const uint32_t x = std::bit_cast<uint32_t>(f);
+  return uint16_t((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+void span_f32(const uint8_t* in, int64_t n, float scale, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = e4m3_to_f32(in[i]) * scale;
+}
+
+void span_bf16(const uint8_t* in, int64_t n, float scale, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = to_bf16(e4m3_to_f32(in[i]) * scale);
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -69,18 +91,19 @@ void dequantize_fp8_blocks(const TensorView& w, const TensorView& s, Fp8BlockSiz
   const int64_t rows = w.shape[0], cols = w.shape[1];
   const int64_t scale_cols = s.shape[1];
   const std::vector<float> scale = scales_as_f32(s);
-  const auto& lut = e4m3_table();
   const auto* src = reinterpret_cast<const uint8_t*>(w.data);
+  // Column blocks in the inner loop so each scale is loaded once per block row segment.
   parallel_for(rows, 1, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* srow = scale.data() + (r / block.rows) * scale_cols;
       const uint8_t* in = src + r * cols;
-      if (out_dtype == DType::F32) {
-        float* o = reinterpret_cast<float*>(out) + r * cols;
-        for (int64_t c = 0; c < cols; ++c) o[c] = lut[in[c]] * srow[c / block.cols];
-      } else {
-        uint16_t* o = reinterpret_cast<uint16_t*>(out) + r * cols;
-        for (int64_t c = 0; c < cols; ++c) o[c] = f32_to_bf16(lut[in[c]] * srow[c / block.cols]);
+      for (int64_t c0 = 0, b = 0; c0 < cols; c0 += block.cols, ++b) {
+        const int64_t c1 = std::min(cols, c0 + block.cols);
+        const float sc = srow[b];
+        if (out_dtype == DType::F32)
+          span_f32(in + c0, c1 - c0, sc, reinterpret_cast<float*>(out) + r * cols + c0);
+        else
+          span_bf16(in + c0, c1 - c0, sc, reinterpret_cast<uint16_t*>(out) + r * cols + c0);
       }
     }
   });

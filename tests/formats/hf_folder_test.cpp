@@ -250,3 +250,38 @@ TEST(HfFolder, MisalignedDataIsCopiedNotHandedOut) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(w.data) % 4, 0u);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(f32_at(w, i), v[i]);
 }
+
+TEST(HfFolder, Fp8DecodesEveryByteValue) {
+  // All 256 codes, scale 1: matches the E4M3FN definition (bias 7, subnormals, NaN at 0x7f/0xff).
+  TempDir dir("hf_fp8_all");
+  write_config(dir.path);
+  std::vector<uint8_t> w(256);
+  for (int i = 0; i < 256; ++i) w[i] = uint8_t(i);
+  write_file(dir.path / "model.safetensors",
+             safetensors_bytes({{"w", "F8_E4M3", {2, 128}, w},
+                                {"w_scale_inv", "F32", {1, 1}, bytes_of(std::vector<float>{1.0f})}}));
+  for (DType out : {DType::F32, DType::BF16}) {
+    LoadOptions opt;
+    opt.fp8_dtype = out;
+    auto store = load_weights(dir.str(), opt);
+    const TensorView& t = store->get("w", {2, 128});
+    for (int i = 0; i < 256; ++i) {
+      const int e = (i >> 3) & 15, m = i & 7;
+      float got;
+      if (out == DType::F32) {
+        got = f32_at(t, i);
+      } else {
+        uint16_t h;
+        std::memcpy(&h, t.data + 2 * i, 2);
+        got = bf16_to_f32(h);  // every E4M3 value is exact in bf16 (3 mantissa bits)
+      }
+      if ((i & 0x7f) == 0x7f) {
+        EXPECT_TRUE(std::isnan(got)) << i;
+        continue;
+      }
+      const float mag = e == 0 ? std::ldexp(float(m), -9) : std::ldexp(1.0f + m / 8.0f, e - 7);
+      EXPECT_EQ(got, (i & 0x80) ? -mag : mag) << "code " << i;
+      EXPECT_EQ(std::signbit(got), bool(i & 0x80)) << "code " << i;
+    }
+  }
+}
