@@ -18,7 +18,7 @@ class TemplateError : public Error {
 };
 
 constexpr int kMaxCallDepth = 64;
-constexpr uint64_t kMaxSteps = 20'000'000;
+constexpr uint64_t kMaxSteps = 1'000'000;  // loop iterations + calls per render
 
 struct Frame {
   std::unordered_map<std::string, Value> vars;

@@ -599,7 +599,7 @@ class Parser {
   }
 
   ExprPtr parse_call(ExprPtr node) {
-    auto e = make(Expr::Kind::Call, cur().pos);
+    auto e = make(Expr::Kind::Call, node->pos);
     e->args.push_back(std::move(node));
     parse_args_into(*e);
     return e;

@@ -41,6 +41,13 @@ def make_env():
 
 
 ENV = make_env()
+_compiled = {}
+
+
+def compile_template(source):
+    if source not in _compiled:
+        _compiled[source] = ENV.from_string(source)
+    return _compiled[source]
 
 
 def chat_cases():
@@ -74,7 +81,7 @@ def render_chat_reference(case):
     kwargs = {k: opts[k] for k in ("bos_token", "eos_token") if k in opts}
     if "enable_thinking" in opts:
         kwargs["enable_thinking"] = opts["enable_thinking"]
-    tmpl = ENV.from_string(case["_source"])
+    tmpl = compile_template(case["_source"])
     return tmpl.render(messages=case["messages"], tools=opts.get("tools"), documents=None,
                        add_generation_prompt=opts["add_generation_prompt"], **kwargs)
 
