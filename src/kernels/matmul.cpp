@@ -46,6 +46,13 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
   // rows pass over it.
   const int64_t kp = qg::padded_k(k);
   const int64_t block = std::max<int64_t>(8, (256 * 1024 / (2 * kp)) / 8 * 8);
+  if (isa == Isa::Avx512 && n <= qg::kMaxFusedN) {
+    bool done = true;
+    parallel_for(out, 16, [&](int64_t begin, int64_t end) {
+      if (!qg::gemv_avx512(w, begin, end, acts, y, out)) done = false;
+    });
+    if (done) return;
+  }
   parallel_for(out, 16, [&](int64_t begin, int64_t end) {
     static thread_local qg::Rows rows;
     for (int64_t r = begin; r < end; r += block) {

@@ -27,15 +27,23 @@ struct Acts {
   std::vector<int8_t> q;           // [n][kp]
   std::vector<float> lane_scale;   // [n][kp/4]
   std::vector<float> group_sum;    // [n][ng]  xscale·Σ q over 16 values
+  // Per block of 32, for the fused GEMV kernels (qgemv_avx512.cpp); kb = kp/32.
+  int64_t kb = 0;
+  std::vector<float> block_scale;      // [n][kb]  xscale
+  std::vector<float> block_sum;        // [n][kb]  xscale·Σ q
+  std::vector<int32_t> neg_sum_lanes;  // [n][kp/4] −Σ q of each 16 values, in their first lane
 };
 void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a);
 
 struct Rows {
   int64_t count = 0, kp = 0, ng = 0;
-  bool offset128 = false;          // q stored as uint8 q+128 (for u8×s8 vpdpbusd)
+  // q stored as uint8 q+128 (for u8×s8 vpdpbusd); the kernel then starts each lane at
+  // −128·Σx (Acts::neg_sum_lanes) instead of zero.
+  bool offset128 = false;
+  bool has_bias = false;           // any bias ≠ 0 (Q4_K's mins); otherwise the bias pass is skipped
   std::vector<int8_t> q;           // [count][kp]
   std::vector<float> lane_scale;   // [count][kp/4]
-  std::vector<float> bias;         // [count][ng]
+  std::vector<float> bias;         // [count][ng], valid when has_bias
 };
 bool can_unpack(DType t);
 // Rows [row, row+count) of w into r (resized as needed).
@@ -45,5 +53,10 @@ void unpack_rows(const TensorView& w, int64_t row, int64_t count, bool offset128
 void dot_rows_scalar(const Rows& r, const Acts& a, float* y, int64_t ldy);
 void dot_rows_avx2(const Rows& r, const Acts& a, float* y, int64_t ldy);
 void dot_rows_avx512(const Rows& r, const Acts& a, float* y, int64_t ldy);
+
+// Fused decode kernels: rows [r0, r1) of w (Q8_0, Q4_0 or Q4_K) straight from the stored
+// blocks against a.n ≤ 4 activation rows, no unpacking. False when w's dtype has none.
+constexpr int64_t kMaxFusedN = 4;
+bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy);
 
 }  // namespace sputnik::qg

@@ -59,7 +59,7 @@ void tile(const Rows& r, int64_t i0, const Acts& a, int64_t t0, float* y, int64_
     for (int t = 0; t < T; ++t) {
       const float* gs = a.group_sum.data() + (t0 + t) * a.ng;
       __m256 b = _mm256_setzero_ps();
-      for (int64_t g = 0; g < r.ng; g += 8)
+      for (int64_t g = 0; r.has_bias && g < r.ng; g += 8)
         b = _mm256_fmadd_ps(_mm256_loadu_ps(bias + g), _mm256_loadu_ps(gs + g), b);
       y[(t0 + t) * ldy + i0 + i] = hsum(acc[i][t]) + hsum(b);
     }

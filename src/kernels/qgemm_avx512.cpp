@@ -8,18 +8,38 @@
 
 #include <algorithm>
 
+#include "core/error.h"
 #include "kernels/qgemm.h"
 
 namespace sputnik::qg {
 namespace {
 
+// Horizontal sums of 16 vectors at once: lane k of the result is the sum of v[k]. Each
+// vector's lanes are added in the same order whatever its slot, so a product does not depend
+// on which tile (and so which thread split) computed it.
+inline __m512 reduce16(const __m512 (&v)[16]) {
+  __m512 a[8], b[4], c[2];
+  for (int k = 0; k < 8; ++k)
+    a[k] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]), _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]));
+  for (int k = 0; k < 4; ++k)
+    b[k] = _mm512_add_ps(_mm512_shuffle_ps(a[2 * k], a[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_ps(a[2 * k], a[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  for (int k = 0; k < 2; ++k)
+    c[k] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * k], b[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_f32x4(b[2 * k], b[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
 template <int R, int T>
 void tile(const Rows& r, int64_t i0, const Acts& a, int64_t t0, float* y, int64_t ldy) {
+  static_assert(R * T <= 16);
   const int64_t kp = r.kp, chunks = kp / kChunk;
   const int8_t* wq[R];
   const float* wl[R];
   const int8_t* xq[T];
   const float* xl[T];
+  const int32_t* xn[T];
   for (int i = 0; i < R; ++i) {
     wq[i] = r.q.data() + (i0 + i) * kp;
     wl[i] = r.lane_scale.data() + (i0 + i) * kp / 4;
@@ -27,7 +47,9 @@ void tile(const Rows& r, int64_t i0, const Acts& a, int64_t t0, float* y, int64_
   for (int t = 0; t < T; ++t) {
     xq[t] = a.q.data() + (t0 + t) * kp;
     xl[t] = a.lane_scale.data() + (t0 + t) * kp / 4;
+    xn[t] = a.neg_sum_lanes.data() + (t0 + t) * kp / 4;
   }
+  SPUTNIK_CHECK(r.offset128);
   __m512 acc[R][T];
   for (int i = 0; i < R; ++i)
     for (int t = 0; t < T; ++t) acc[i][t] = _mm512_setzero_ps();
@@ -41,23 +63,38 @@ void tile(const Rows& r, int64_t i0, const Acts& a, int64_t t0, float* y, int64_
     for (int t = 0; t < T; ++t) {
       const __m512i x = _mm512_loadu_si512(xq[t] + c * kChunk);
       const __m512 xs = _mm512_loadu_ps(xl[t] + c * 16);
+      // Lanes start at −128·Σx: the weights are stored as q + 128.
+      const __m512i init = _mm512_slli_epi32(_mm512_loadu_si512(xn[t] + c * 16), 7);
       for (int i = 0; i < R; ++i) {
-        const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[i], x);
+        const __m512i d = _mm512_dpbusd_epi32(init, w[i], x);
         acc[i][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(ws[i], xs), acc[i][t]);
       }
     }
   }
-  // Bias term: Σ_groups bias·(xscale·Σx), 16 groups per vector.
-  for (int i = 0; i < R; ++i) {
-    const float* bias = r.bias.data() + (i0 + i) * r.ng;
-    for (int t = 0; t < T; ++t) {
-      const float* gs = a.group_sum.data() + (t0 + t) * a.ng;
-      __m512 b = _mm512_setzero_ps();
-      for (int64_t g = 0; g < r.ng; g += 16)
-        b = _mm512_fmadd_ps(_mm512_loadu_ps(bias + g), _mm512_loadu_ps(gs + g), b);
-      y[(t0 + t) * ldy + i0 + i] = _mm512_reduce_add_ps(acc[i][t]) + _mm512_reduce_add_ps(b);
+  __m512 v[16];
+  for (int k = 0; k < 16; ++k) v[k] = _mm512_setzero_ps();
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < T; ++t) v[i * T + t] = acc[i][t];
+  alignas(64) float sums[16];
+  _mm512_store_ps(sums, reduce16(v));
+  if (r.has_bias) {
+    // Bias term: Σ_groups bias·(xscale·Σx), 16 groups per vector.
+    for (int i = 0; i < R; ++i) {
+      const float* bias = r.bias.data() + (i0 + i) * r.ng;
+      for (int t = 0; t < T; ++t) {
+        const float* gs = a.group_sum.data() + (t0 + t) * a.ng;
+        __m512 b = _mm512_setzero_ps();
+        for (int64_t g = 0; g < r.ng; g += 16)
+          b = _mm512_fmadd_ps(_mm512_loadu_ps(bias + g), _mm512_loadu_ps(gs + g), b);
+        v[i * T + t] = b;
+      }
     }
+    alignas(64) float bsum[16];
+    _mm512_store_ps(bsum, reduce16(v));
+    for (int k = 0; k < R * T; ++k) sums[k] += bsum[k];
   }
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < T; ++t) y[(t0 + t) * ldy + i0 + i] = sums[i * T + t];
 }
 
 using TileFn = void (*)(const Rows&, int64_t, const Acts&, int64_t, float*, int64_t);

@@ -17,12 +17,13 @@ void dot_rows_scalar(const Rows& r, const Acts& a, float* y, int64_t ldy) {
       for (int64_t l = 0; l < kp / 4; ++l) {
         int32_t dot = 0;
         for (int j = 0; j < 4; ++j) {
-          const int wv = r.offset128 ? int(uint8_t(wq[4 * l + j])) : int(wq[4 * l + j]);
+          const int wv = r.offset128 ? int(uint8_t(wq[4 * l + j])) - 128 : int(wq[4 * l + j]);
           dot += wv * xq[4 * l + j];
         }
         acc += float(dot) * (wl[l] * xl[l]);
       }
-      for (int64_t g = 0; g < r.ng; ++g) acc += bias[g] * gs[g];
+      if (r.has_bias)
+        for (int64_t g = 0; g < r.ng; ++g) acc += bias[g] * gs[g];
       y[t * ldy + i] = acc;
     }
   }

@@ -87,6 +87,7 @@ void unpack_rows(const TensorView& w, int64_t row, int64_t count, bool offset128
   r.kp = kp;
   r.ng = ng;
   r.offset128 = offset128;
+  r.has_bias = w.dtype == DType::Q4_K;
   r.q.resize(size_t(count * kp));
   r.lane_scale.resize(size_t(count * kp / 4));
   r.bias.resize(size_t(count * ng));
@@ -110,11 +111,8 @@ void unpack_rows(const TensorView& w, int64_t row, int64_t count, bool offset128
     float* lanes = r.lane_scale.data() + i * kp / 4;
     for (int64_t g = 0; g < kp / 16; ++g)
       lanes[4 * g] = lanes[4 * g + 1] = lanes[4 * g + 2] = lanes[4 * g + 3] = scale[g];
-    if (offset128) {
-      // w = s·q + b = s·(q+128) + (b − 128·s): store q+128 as an unsigned byte.
+    if (offset128)  // q+128 as an unsigned byte; the kernel subtracts 128·Σx
       for (int64_t j = 0; j < kp; ++j) q[j] = int8_t(uint8_t(q[j]) ^ 0x80);
-      for (int64_t g = 0; g < kp / 16; ++g) bias[g] -= 128.0f * scale[g];
-    }
   }
 }
 
@@ -127,6 +125,10 @@ void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
   a.q.resize(size_t(n * kp));
   a.lane_scale.resize(size_t(n * kp / 4));
   a.group_sum.resize(size_t(n * ng));
+  a.kb = kp / 32;
+  a.block_scale.assign(size_t(n * a.kb), 0.0f);
+  a.block_sum.assign(size_t(n * a.kb), 0.0f);
+  a.neg_sum_lanes.assign(size_t(n * kp / 4), 0);
   SPUTNIK_CHECK(k % 32 == 0);
   parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -149,6 +151,10 @@ void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
         for (int l = 0; l < 8; ++l) lanes[8 * b + l] = d;
         gs[2 * b] = d * float(s0);
         gs[2 * b + 1] = d * float(s1);
+        a.block_scale[size_t(t * a.kb + b)] = d;
+        a.block_sum[size_t(t * a.kb + b)] = d * float(s0 + s1);
+        a.neg_sum_lanes[size_t(t * kp / 4 + 8 * b)] = -s0;
+        a.neg_sum_lanes[size_t(t * kp / 4 + 8 * b + 4)] = -s1;
       }
       std::fill(q + k, q + kp, int8_t(0));
       std::fill(lanes + k / 4, lanes + kp / 4, 0.0f);

@@ -1,0 +1,100 @@
+// matmul per weight dtype at the Qwen2.5-0.5B shapes: GEMV (decode, n = 1) reported as GB/s of
+// weight bytes streamed, GEMM (prefill, n = 512) as GFLOP/s.
+//   build-*/matmul_bench --benchmark_counters_tabular=true [--benchmark_filter=Q8_0]
+// Threads: SPUTNIK_BENCH_THREADS (default 2).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/threads.h"
+#include "kernels/matmul.h"
+#include "kernels/quant.h"
+
+using namespace sputnik;
+
+namespace {
+
+struct Weight {
+  std::unique_ptr<uint8_t[]> bytes;
+  TensorView view;
+};
+
+// Random weights: 64 distinct quantized rows tiled over the matrix (quantizing 136M values
+// with the K-quant search would take longer than the benchmark; content does not matter).
+const Weight& weight(DType t, int64_t out, int64_t in) {
+  static std::map<std::tuple<int, int64_t, int64_t>, Weight> cache;
+  auto key = std::make_tuple(int(t), out, in);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  Weight w;
+  const size_t row_bytes = dtype_bytes(t, in);
+  w.bytes.reset(new uint8_t[row_bytes * size_t(out)]);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist;
+  std::vector<float> row(static_cast<size_t>(in));
+  const int64_t distinct = std::min<int64_t>(64, out);
+  for (int64_t r = 0; r < distinct; ++r) {
+    for (auto& v : row) v = dist(rng) * 0.02f;
+    quantize_row(t, row.data(), w.bytes.get() + size_t(r) * row_bytes, in);
+  }
+  for (int64_t r = distinct; r < out; ++r)
+    std::memcpy(w.bytes.get() + size_t(r) * row_bytes, w.bytes.get() + size_t(r % distinct) * row_bytes, row_bytes);
+  w.view = TensorView{"bench", t, {out, in}, reinterpret_cast<const std::byte*>(w.bytes.get()), row_bytes * size_t(out)};
+  return cache.emplace(key, std::move(w)).first->second;
+}
+
+int bench_threads() {
+  const char* e = std::getenv("SPUTNIK_BENCH_THREADS");
+  return e ? std::atoi(e) : 2;
+}
+
+void BM_Matmul(benchmark::State& state, DType t, int64_t out, int64_t in, int64_t n) {
+  set_num_threads(bench_threads());
+  const Weight& w = weight(t, out, in);
+  std::vector<float> x(size_t(n * in)), y(size_t(n * out));
+  std::mt19937 rng(2);
+  std::normal_distribution<float> dist;
+  for (auto& v : x) v = dist(rng);
+  for (auto _ : state) {
+    matmul(w.view, x.data(), n, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double iters = double(state.iterations());
+  state.counters["GB/s"] = benchmark::Counter(double(w.view.nbytes) * iters / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(out) * double(in) * double(n) * iters / 1e9,
+                                                 benchmark::Counter::kIsRate);
+  state.counters["threads"] = num_threads();
+}
+
+void register_all() {
+  const DType types[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
+  const std::pair<int64_t, int64_t> shapes[] = {{4864, 896}, {896, 4864}, {151936, 896}};
+  for (int64_t n : {1, 512}) {
+    for (DType t : types) {
+      for (auto [out, in] : shapes) {
+        if (in % dtype_info(t).block_elems != 0) continue;  // K-quants need rows of 256
+        const std::string name = std::string(n == 1 ? "GEMV/" : "GEMM/") + std::string(dtype_name(t)) + "/" +
+                                 std::to_string(in) + "x" + std::to_string(out) + "/n" + std::to_string(n);
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { BM_Matmul(s, t, out, in, n); });
+        b->UseRealTime()->Unit(benchmark::kMillisecond);
+        if (n > 1) b->MinTime(1.0);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_all();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

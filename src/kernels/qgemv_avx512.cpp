@@ -1,0 +1,195 @@
+// Fused AVX-512 VNNI decode kernels: Q8_0, Q4_0 and Q4_K weight rows are read straight from
+// their blocks (no unpacked copy), so a GEMV streams only the stored bytes. Each 64-value step
+// is one vpdpbusd per activation row; int32 lanes are scaled per block and summed in f32.
+//   Q8_0: u = q ^ 0x80 (= q + 128), so Σ q·x = Σ u·x − 128·Σ x; the −128·Σx starts the lanes.
+//   Q4_0: q in [0, 15] already unsigned, Σ (q − 8)·x = Σ q·x − 8·Σ x, likewise.
+//   Q4_K: w = d·sc·q − dmin·m per 32; the min term is Σ_blocks dmin·m·(xscale·Σx), in f32.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/qgemm.h"
+#include "kernels/quant.h"
+
+namespace sputnik::qg {
+namespace {
+
+inline float half(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
+
+inline __m512 two_scales(float s0, float s1) {
+  return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(s0)), _mm256_set1_ps(s1), 1);
+}
+
+struct ActPtrs {
+  const int8_t* q;
+  const float* bscale;
+  const float* bsum;
+  const int32_t* neg;
+};
+
+template <int T>
+void acts_of(const Acts& a, ActPtrs (&ap)[T]) {
+  for (int t = 0; t < T; ++t)
+    ap[t] = {a.q.data() + t * a.kp, a.block_scale.data() + t * a.kb, a.block_sum.data() + t * a.kb,
+             a.neg_sum_lanes.data() + t * a.kp / 4};
+}
+
+template <int T>
+void rows_q8_0(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
+  ActPtrs ap[T];
+  acts_of<T>(a, ap);
+  const int64_t nb = w.cols() / 32;
+  const __m512i flip = _mm512_set1_epi8(char(0x80));
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* p = reinterpret_cast<const uint8_t*>(w.row(r));
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b += 2) {
+      const uint8_t* p0 = p + 34 * b;
+      const bool pair = b + 1 < nb;
+      __m512i wq = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 2)));
+      if (pair) wq = _mm512_inserti64x4(wq, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 36)), 1);
+      wq = _mm512_xor_si512(wq, flip);  // padding lanes meet x = 0
+      const float d0 = half(p0), d1 = pair ? half(p0 + 34) : 0.0f;
+      for (int t = 0; t < T; ++t) {
+        const __m512i init = _mm512_slli_epi32(_mm512_loadu_si512(ap[t].neg + 8 * b), 7);
+        const __m512i dot = _mm512_dpbusd_epi32(init, wq, _mm512_loadu_si512(ap[t].q + 32 * b));
+        const __m512 sv = two_scales(d0 * ap[t].bscale[b], pair ? d1 * ap[t].bscale[b + 1] : 0.0f);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sv, acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
+  }
+}
+
+template <int T>
+void rows_q4_0(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
+  ActPtrs ap[T];
+  acts_of<T>(a, ap);
+  const int64_t nb = w.cols() / 32;
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* p = reinterpret_cast<const uint8_t*>(w.row(r));
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b += 2) {
+      const uint8_t* p0 = p + 18 * b;
+      const bool pair = b + 1 < nb;
+      __m256i v = _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 2)));
+      if (pair) v = _mm256_inserti128_si256(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 20)), 1);
+      const __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+      // [b0 lo, b1 lo, b0 hi, b1 hi] -> [b0 lo, b0 hi, b1 lo, b1 hi]: values in block order.
+      __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+      wq = _mm512_shuffle_i64x2(wq, wq, _MM_SHUFFLE(3, 1, 2, 0));
+      const float d0 = half(p0), d1 = pair ? half(p0 + 18) : 0.0f;
+      for (int t = 0; t < T; ++t) {
+        const __m512i init = _mm512_slli_epi32(_mm512_loadu_si512(ap[t].neg + 8 * b), 3);
+        const __m512i dot = _mm512_dpbusd_epi32(init, wq, _mm512_loadu_si512(ap[t].q + 32 * b));
+        const __m512 sv = two_scales(d0 * ap[t].bscale[b], pair ? d1 * ap[t].bscale[b + 1] : 0.0f);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sv, acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
+  }
+}
+
+// The eight 6-bit scales and mins of a Q4_K block as bytes (see q4k_scale_min), four at a
+// time with 32-bit word operations.
+inline void q4k_unpack_scales(const uint8_t* packed, uint64_t* sc, uint64_t* mn) {
+  uint32_t w0, w1, w2;
+  std::memcpy(&w0, packed, 4);
+  std::memcpy(&w1, packed + 4, 4);
+  std::memcpy(&w2, packed + 8, 4);
+  const uint32_t sc_lo = w0 & 0x3f3f3f3f, m_lo = w1 & 0x3f3f3f3f;
+  const uint32_t sc_hi = (w2 & 0x0f0f0f0f) | (((w0 >> 6) & 0x03030303) << 4);
+  const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0f) | (((w1 >> 6) & 0x03030303) << 4);
+  *sc = uint64_t(sc_lo) | (uint64_t(sc_hi) << 32);
+  *mn = uint64_t(m_lo) | (uint64_t(m_hi) << 32);
+}
+
+inline __m256 bytes_to_ps(uint64_t v) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(v))));
+}
+
+template <int T>
+void rows_q4_k(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
+  ActPtrs ap[T];
+  acts_of<T>(a, ap);
+  const int64_t nsb = w.cols() / 256;
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  __m512i idx[4];
+  for (int j = 0; j < 4; ++j)
+    idx[j] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(2 * j)), _mm256_set1_epi32(2 * j + 1), 1);
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* p = reinterpret_cast<const uint8_t*>(w.row(r));
+    __m512 acc[T];
+    __m256 mins[T];
+    for (int t = 0; t < T; ++t) {
+      acc[t] = _mm512_setzero_ps();
+      mins[t] = _mm256_setzero_ps();
+    }
+    for (int64_t s = 0; s < nsb; ++s, p += 144) {
+      uint64_t sc, mn;
+      q4k_unpack_scales(p + 4, &sc, &mn);
+      const __m256 dsc = _mm256_mul_ps(_mm256_set1_ps(half(p)), bytes_to_ps(sc));
+      const __m256 dmn = _mm256_mul_ps(_mm256_set1_ps(half(p + 2)), bytes_to_ps(mn));
+      __m512 scale[T];
+      for (int t = 0; t < T; ++t) {
+        scale[t] = _mm512_castps256_ps512(_mm256_mul_ps(dsc, _mm256_loadu_ps(ap[t].bscale + 8 * s)));
+        mins[t] = _mm256_fmadd_ps(dmn, _mm256_loadu_ps(ap[t].bsum + 8 * s), mins[t]);
+      }
+      for (int j = 0; j < 4; ++j) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * j));
+        const __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+        const __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        for (int t = 0; t < T; ++t) {
+          const __m512i dot =
+              _mm512_dpbusd_epi32(_mm512_setzero_si512(), wq, _mm512_loadu_si512(ap[t].q + 256 * s + 64 * j));
+          acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(idx[j], scale[t]), acc[t]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      __m128 m = _mm_add_ps(_mm256_castps256_ps128(mins[t]), _mm256_extractf128_ps(mins[t], 1));
+      m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+      m = _mm_add_ss(m, _mm_movehdup_ps(m));
+      y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]) - _mm_cvtss_f32(m);
+    }
+  }
+}
+
+template <template <int> class Kernel>
+struct Dispatch;
+
+template <int T>
+struct Q8 { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_q8_0<T>(w, r0, r1, a, y, ldy); } };
+template <int T>
+struct Q4 { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_q4_0<T>(w, r0, r1, a, y, ldy); } };
+template <int T>
+struct Q4K { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_q4_k<T>(w, r0, r1, a, y, ldy); } };
+
+template <template <int> class K>
+void by_n(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
+  switch (a.n) {
+    case 1: K<1>::run(w, r0, r1, a, y, ldy); break;
+    case 2: K<2>::run(w, r0, r1, a, y, ldy); break;
+    case 3: K<3>::run(w, r0, r1, a, y, ldy); break;
+    default: K<4>::run(w, r0, r1, a, y, ldy); break;
+  }
+}
+
+}  // namespace
+
+bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
+  if (a.n < 1 || a.n > kMaxFusedN) return false;
+  switch (w.dtype) {
+    case DType::Q8_0: by_n<Q8>(w, r0, r1, a, y, ldy); return true;
+    case DType::Q4_0: by_n<Q4>(w, r0, r1, a, y, ldy); return true;
+    case DType::Q4_K: by_n<Q4K>(w, r0, r1, a, y, ldy); return true;
+    default: return false;
+  }
+}
+
+}  // namespace sputnik::qg
