@@ -32,9 +32,9 @@ struct Acts {
   std::vector<float> block_scale;      // [n][kb]  xscale
   std::vector<float> block_sum;        // [n][kb]  xscale·Σ q
   std::vector<int32_t> neg_sum_lanes;  // [n][kp/4] −Σ q of each 16 values, in their first lane
-  // Lane scales of activation rows 2p and 2p+1 interleaved lane by lane (even lanes 2p), for
-  // the AVX-512 kernel that merges the int32 lanes of two rows before converting.
-  std::vector<float> pair_scale;       // [n/2][kp/4]
+  // Lane scales of activation rows 4p..4p+3 interleaved lane by lane (lane l: row 4p + l%4),
+  // for the AVX-512 kernel that merges the int32 lanes of four rows before converting.
+  std::vector<float> quad_scale;       // [n/4][kp/4]
 };
 void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a);
 

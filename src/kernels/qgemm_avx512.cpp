@@ -97,18 +97,17 @@ void tile(const Rows& r, int64_t i0, const Acts& a, int64_t t0, float* y, int64_
     for (int t = 0; t < T; ++t) y[(t0 + t) * ldy + i0 + i] = sums[i * T + t];
 }
 
-// Four activation rows as two pairs: the int32 lanes of rows t and t+1 are merged (lane l
-// of the result = lanes l and l+2 of one row, which lie in the same 16-value group, summed
-// exactly in int32) before the float conversion and scaling, halving the float work that
-// otherwise competes with vpdpbusd for the same execution ports.
+// Four activation rows at once: their int32 lanes are merged (lane 4L+j of the result = the
+// four lanes of 128-bit lane L of row j, one 16-value group, summed exactly in int32) before
+// the float conversion and scaling, so the float work that competes with vpdpbusd for the
+// same execution ports is done once per four products.
 template <int R>
-void tile_pairs(const Rows& r, int64_t i0, const Acts& a, int64_t t0, float* y, int64_t ldy) {
+void tile_quad(const Rows& r, int64_t i0, const Acts& a, int64_t t0, float* y, int64_t ldy) {
   const int64_t kp = r.kp, chunks = kp / kChunk;
   const int8_t* wq[R];
   const float* wl[R];
   const int8_t* xq[4];
   const int32_t* xn[4];
-  const float* xp[2];
   for (int i = 0; i < R; ++i) {
     wq[i] = r.q.data() + (i0 + i) * kp;
     wl[i] = r.lane_scale.data() + (i0 + i) * kp / 4;
@@ -117,37 +116,30 @@ void tile_pairs(const Rows& r, int64_t i0, const Acts& a, int64_t t0, float* y, 
     xq[t] = a.q.data() + (t0 + t) * kp;
     xn[t] = a.neg_sum_lanes.data() + (t0 + t) * kp / 4;
   }
-  for (int p = 0; p < 2; ++p) xp[p] = a.pair_scale.data() + (t0 / 2 + p) * kp / 4;
-  __m512 acc[R][2];
-  for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  const float* xp = a.quad_scale.data() + (t0 / 4) * kp / 4;
+  __m512 acc[R];
+  for (int i = 0; i < R; ++i) acc[i] = _mm512_setzero_ps();
   for (int64_t c = 0; c < chunks; ++c) {
-    __m512i w[R];
-    __m512 ws[R];
-    for (int i = 0; i < R; ++i) {
-      w[i] = _mm512_loadu_si512(wq[i] + c * kChunk);
-      ws[i] = _mm512_loadu_ps(wl[i] + c * 16);
+    __m512i x[4], n[4];
+    for (int t = 0; t < 4; ++t) {
+      x[t] = _mm512_loadu_si512(xq[t] + c * kChunk);
+      n[t] = _mm512_slli_epi32(_mm512_loadu_si512(xn[t] + c * 16), 7);
     }
-    for (int p = 0; p < 2; ++p) {
-      const __m512i x0 = _mm512_loadu_si512(xq[2 * p] + c * kChunk);
-      const __m512i x1 = _mm512_loadu_si512(xq[2 * p + 1] + c * kChunk);
-      const __m512i n0 = _mm512_slli_epi32(_mm512_loadu_si512(xn[2 * p] + c * 16), 7);
-      const __m512i n1 = _mm512_slli_epi32(_mm512_loadu_si512(xn[2 * p + 1] + c * 16), 7);
-      const __m512 xs = _mm512_loadu_ps(xp[p] + c * 16);
-      for (int i = 0; i < R; ++i) {
-        const __m512i d0 = _mm512_dpbusd_epi32(n0, w[i], x0);
-        const __m512i d1 = _mm512_dpbusd_epi32(n1, w[i], x1);
-        const __m512i m = _mm512_add_epi32(_mm512_unpacklo_epi32(d0, d1), _mm512_unpackhi_epi32(d0, d1));
-        acc[i][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(ws[i], xs), acc[i][p]);
-      }
+    const __m512 xs = _mm512_loadu_ps(xp + c * 16);
+    for (int i = 0; i < R; ++i) {
+      const __m512i w = _mm512_loadu_si512(wq[i] + c * kChunk);
+      __m512i d[4];
+      for (int t = 0; t < 4; ++t) d[t] = _mm512_dpbusd_epi32(n[t], w, x[t]);
+      const __m512i m01 = _mm512_add_epi32(_mm512_unpacklo_epi32(d[0], d[1]), _mm512_unpackhi_epi32(d[0], d[1]));
+      const __m512i m23 = _mm512_add_epi32(_mm512_unpacklo_epi32(d[2], d[3]), _mm512_unpackhi_epi32(d[2], d[3]));
+      const __m512i m = _mm512_add_epi32(_mm512_unpacklo_epi64(m01, m23), _mm512_unpackhi_epi64(m01, m23));
+      acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_mul_ps(_mm512_loadu_ps(wl[i] + c * 16), xs), acc[i]);
     }
   }
   __m512 v[16];
   for (int k = 0; k < 16; ++k) v[k] = _mm512_setzero_ps();
   for (int i = 0; i < R; ++i)
-    for (int p = 0; p < 2; ++p) {
-      v[i * 4 + 2 * p] = _mm512_maskz_mov_ps(0x5555, acc[i][p]);
-      v[i * 4 + 2 * p + 1] = _mm512_maskz_mov_ps(0xAAAA, acc[i][p]);
-    }
+    for (int t = 0; t < 4; ++t) v[i * 4 + t] = _mm512_maskz_mov_ps(__mmask16(0x1111 << t), acc[i]);
   alignas(64) float sums[16];
   _mm512_store_ps(sums, reduce16(v));
   if (r.has_bias) {
@@ -171,12 +163,12 @@ void tile_pairs(const Rows& r, int64_t i0, const Acts& a, int64_t t0, float* y, 
 
 using TileFn = void (*)(const Rows&, int64_t, const Acts&, int64_t, float*, int64_t);
 
-constexpr TileFn pick_pairs(int64_t rows) {
+constexpr TileFn pick_quad(int64_t rows) {
   switch (rows) {
-    case 1: return tile_pairs<1>;
-    case 2: return tile_pairs<2>;
-    case 3: return tile_pairs<3>;
-    default: return tile_pairs<4>;
+    case 1: return tile_quad<1>;
+    case 2: return tile_quad<2>;
+    case 3: return tile_quad<3>;
+    default: return tile_quad<4>;
   }
 }
 
@@ -204,7 +196,7 @@ void dot_rows_avx512(const Rows& r, const Acts& a, float* y, int64_t ldy) {
     const int64_t nt = std::min<int64_t>(4, a.n - t);
     for (int64_t i = 0; i < r.count; i += 4) {
       const int64_t ni = std::min<int64_t>(4, r.count - i);
-      TileFn fn = nt == 4 ? pick_pairs(ni) : nt == 3 ? pick_r<3>(ni) : nt == 2 ? pick_r<2>(ni) : pick_r<1>(ni);
+      TileFn fn = nt == 4 ? pick_quad(ni) : nt == 3 ? pick_r<3>(ni) : nt == 2 ? pick_r<2>(ni) : pick_r<1>(ni);
       fn(r, i, a, t, y, ldy);
     }
   }

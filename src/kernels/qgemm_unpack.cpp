@@ -161,13 +161,12 @@ void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
       std::fill(gs + k / 16, gs + ng, 0.0f);
     }
   });
-  a.pair_scale.resize(size_t(n / 2 * kp / 4));
-  for (int64_t p = 0; p < n / 2; ++p) {
-    const float* l0 = a.lane_scale.data() + 2 * p * kp / 4;
-    const float* l1 = l0 + kp / 4;
-    float* dst = a.pair_scale.data() + p * kp / 4;
+  a.quad_scale.resize(size_t(n / 4 * kp / 4));
+  for (int64_t p = 0; p < n / 4; ++p) {
+    const float* l0 = a.lane_scale.data() + 4 * p * kp / 4;
+    float* dst = a.quad_scale.data() + p * kp / 4;
     // Lanes 4L..4L+3 share one scale per row (a 16-value group), so any lane of it will do.
-    for (int64_t l = 0; l < kp / 4; ++l) dst[l] = (l % 2 == 0 ? l0 : l1)[l / 4 * 4];
+    for (int64_t l = 0; l < kp / 4; ++l) dst[l] = l0[(l % 4) * (kp / 4) + l / 4 * 4];
   }
 }
 
