@@ -1,0 +1,32 @@
+#pragma once
+// One forward step's worth of tokens, possibly from many sequences at once (like llama_batch):
+// each token carries the KV-cache slot of its sequence and its position there, and whether its
+// logits are wanted. Within a slot, tokens must come in position order, the first one at the
+// slot's current length (the cache appends; truncate the slot first to recompute a suffix).
+#include <cstdint>
+#include <vector>
+
+namespace sputnik {
+
+struct Batch {
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> slots;
+  std::vector<int64_t> positions;
+  std::vector<uint8_t> want_logits;
+
+  void add(int32_t token, int32_t slot, int64_t pos, bool logits) {
+    tokens.push_back(token);
+    slots.push_back(slot);
+    positions.push_back(pos);
+    want_logits.push_back(logits ? 1 : 0);
+  }
+  void clear() { *this = Batch{}; }
+  int64_t size() const { return int64_t(tokens.size()); }
+  int64_t n_logits() const {
+    int64_t n = 0;
+    for (uint8_t w : want_logits) n += w;
+    return n;
+  }
+};
+
+}  // namespace sputnik

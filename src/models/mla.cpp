@@ -1,0 +1,149 @@
+#include "models/mla.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/threads.h"
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "kernels/norm.h"
+
+namespace sputnik {
+
+Mla::Mla(const WeightStore& ws, const std::string& prefix, const ModelConfig& c) : c_(&c) {
+  const int64_t d = c.hidden_size, nh = c.num_attention_heads, nope = c.qk_nope_head_dim,
+                rope = c.qk_rope_head_dim, lora = c.kv_lora_rank, vd = c.v_head_dim;
+  const int64_t q_dim = nh * (nope + rope);
+  q_lora_ = c.q_lora_rank > 0;
+  if (q_lora_) {
+    q_a_ = load_linear(ws, prefix + ".q_a_proj", c.q_lora_rank, d);
+    q_a_norm_ = load_vector(ws, prefix + ".q_a_layernorm.weight", c.q_lora_rank);
+    q_b_ = load_linear(ws, prefix + ".q_b_proj", q_dim, c.q_lora_rank);
+  } else {
+    q_ = load_linear(ws, prefix + ".q_proj", q_dim, d);
+  }
+  kv_a_ = load_linear(ws, prefix + ".kv_a_proj_with_mqa", lora + rope, d);
+  kv_a_norm_ = load_vector(ws, prefix + ".kv_a_layernorm.weight", lora);
+  o_ = load_linear(ws, prefix + ".o_proj", d, nh * vd);
+
+  if (const TensorView* kv_b = ws.find(prefix + ".kv_b_proj.weight")) {
+    // HF layout: rows per head [k_nope (nope) | v (v_head)], columns = latent.
+    ws.get(kv_b->name, {nh * (nope + vd), lora});
+    if (ws.contains(prefix + ".kv_b_proj.bias"))
+      fail("{}: '{}.kv_b_proj.bias' is not supported by absorbed MLA", ws.source, prefix);
+    const TensorView m = as_matrix(*kv_b, nh * (nope + vd), lora);
+    std::vector<float> rows(size_t(nope * lora));
+    k_b_owned_.resize(size_t(nh * lora * nope));
+    for (int64_t h = 0; h < nh; ++h) {
+      dequantize_rows(m, h * (nope + vd), nope, rows.data());
+      float* dst = k_b_owned_.data() + h * lora * nope;
+      for (int64_t j = 0; j < nope; ++j)
+        for (int64_t r = 0; r < lora; ++r) dst[r * nope + j] = rows[size_t(j * lora + r)];
+      v_b_.push_back(m.slice(h * (nope + vd) + nope, vd));
+    }
+    for (int64_t h = 0; h < nh; ++h) {
+      TensorView t;
+      t.name = kv_b->name + " (W_UK^T)";
+      t.dtype = DType::F32;
+      t.shape = {lora, nope};
+      t.data = reinterpret_cast<const std::byte*>(k_b_owned_.data() + h * lora * nope);
+      t.nbytes = size_t(lora * nope) * sizeof(float);
+      k_b_.push_back(t);
+    }
+  } else {
+    // llama.cpp's split layout already stores W_UK^T per head and W_UV per head.
+    const TensorView& kb = ws.get(prefix + ".k_b_proj.weight", {nh, lora, nope});
+    const TensorView& vb = ws.get(prefix + ".v_b_proj.weight", {nh, vd, lora});
+    for (int64_t h = 0; h < nh; ++h) {
+      k_b_.push_back(as_matrix(kb.slice(h, 1), lora, nope));
+      v_b_.push_back(as_matrix(vb.slice(h, 1), vd, lora));
+    }
+  }
+
+  RopeParams rp;
+  rp.dim = rope;
+  rp.theta = c.rope_theta;
+  rp.layout = RopeLayout::Interleaved;
+  scale_ = float(1.0 / std::sqrt(double(nope + rope)));
+  if (c.yarn.enabled) {
+    rp.yarn = true;
+    rp.factor = c.yarn.factor;
+    rp.original_max_position_embeddings = c.yarn.original_max_position_embeddings;
+    rp.beta_fast = c.yarn.beta_fast;
+    rp.beta_slow = c.yarn.beta_slow;
+    rp.mult = yarn_mscale(c.yarn.factor, c.yarn.mscale) / yarn_mscale(c.yarn.factor, c.yarn.mscale_all_dim);
+    if (c.yarn.mscale_all_dim != 0) {
+      const double m = yarn_mscale(c.yarn.factor, c.yarn.mscale_all_dim);
+      scale_ = float(scale_ * m * m);
+    }
+  }
+  rope_ = Rope(rp);
+}
+
+void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache& cache,
+                     float* out) const {
+  const ModelConfig& c = *c_;
+  const int64_t n = batch.size(), nh = c.num_attention_heads, nope = c.qk_nope_head_dim,
+                rope = c.qk_rope_head_dim, lora = c.kv_lora_rank, vd = c.v_head_dim;
+  const int64_t qh = nope + rope, q_dim = nh * qh, width = lora + rope;
+  const float eps = float(c.rms_norm_eps);
+
+  std::vector<float> q(size_t(n * q_dim));
+  if (q_lora_) {
+    std::vector<float> qa(size_t(n * c.q_lora_rank));
+    q_a_(h, n, qa.data());
+    rms_norm(qa.data(), q_a_norm_.data(), n, c.q_lora_rank, eps, qa.data());
+    q_b_(qa.data(), n, q.data());
+  } else {
+    q_(h, n, q.data());
+  }
+  std::vector<float> kv(size_t(n * width));
+  kv_a_(h, n, kv.data());
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t pos = batch.positions[size_t(t)];
+    float* row = cache.row(layer, batch.slots[size_t(t)], pos);
+    rms_norm(kv.data() + t * width, kv_a_norm_.data(), 1, lora, eps, row);
+    std::copy_n(kv.data() + t * width + lora, rope, row + lora);
+    rope_.apply(row + lora, 1, rope, pos);
+    rope_.apply(q.data() + t * q_dim + nope, nh, qh, pos);
+  }
+
+  // Absorbed queries [n, heads, lora + rope]: per head, one GEMM of all tokens through W_UK^T.
+  std::vector<float> qa(size_t(n * nh * width)), tmp_in(size_t(n * std::max(nope, lora))),
+      tmp_out(size_t(n * std::max(lora, vd)));
+  for (int64_t hd = 0; hd < nh; ++hd) {
+    for (int64_t t = 0; t < n; ++t) std::copy_n(q.data() + t * q_dim + hd * qh, nope, tmp_in.data() + t * nope);
+    matmul(k_b_[size_t(hd)], tmp_in.data(), n, tmp_out.data());
+    for (int64_t t = 0; t < n; ++t) {
+      float* dst = qa.data() + (t * nh + hd) * width;
+      std::copy_n(tmp_out.data() + t * lora, lora, dst);
+      std::copy_n(q.data() + t * q_dim + hd * qh + nope, rope, dst + lora);
+    }
+  }
+
+  // Attention in latent space; values are the latents themselves.
+  std::vector<float> lat(size_t(n * nh * lora));
+  int64_t max_keys = 0;
+  for (int64_t p : batch.positions) max_keys = std::max(max_keys, p + 1);
+  parallel_for(n * nh, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch(static_cast<size_t>(max_keys));
+    for (int64_t u = begin; u < end; ++u) {
+      const int64_t t = u / nh;
+      const float* base = cache.row(layer, batch.slots[size_t(t)], 0);
+      attend(qa.data() + u * width, width, base, width, base, width, lora,
+             batch.positions[size_t(t)] + 1, scale_, scratch.data(), lat.data() + u * lora);
+    }
+  });
+
+  // Back to value space per head (W_UV), then the output projection.
+  std::vector<float> attn(size_t(n * nh * vd));
+  for (int64_t hd = 0; hd < nh; ++hd) {
+    for (int64_t t = 0; t < n; ++t) std::copy_n(lat.data() + (t * nh + hd) * lora, lora, tmp_in.data() + t * lora);
+    matmul(v_b_[size_t(hd)], tmp_in.data(), n, tmp_out.data());
+    for (int64_t t = 0; t < n; ++t) std::copy_n(tmp_out.data() + t * vd, vd, attn.data() + (t * nh + hd) * vd);
+  }
+  o_(attn.data(), n, out);
+}
+
+}  // namespace sputnik

@@ -1,0 +1,42 @@
+#pragma once
+// DeepSeek Multi-head Latent Attention, run in its weight-absorbed form for prefill and decode
+// alike. Keys and values are never expanded per head: the cache holds, per token, the
+// normalized latent c (kv_lora_rank) and the rotated rope key k_r (qk_rope_head_dim), and
+//   score(h) = (W_UK_h^T q_nope_h) · c + q_rope_h · k_r
+//   out_h    = W_UV_h (sum_j p_j c_j)
+// where kv_b_proj rows for head h are [W_UK_h (qk_nope) ; W_UV_h (v_head)].
+#include <string>
+#include <vector>
+
+#include "kernels/rope.h"
+#include "models/batch.h"
+#include "models/config.h"
+#include "models/kv_cache.h"
+#include "models/weights.h"
+
+namespace sputnik {
+
+class Mla {
+ public:
+  Mla(const WeightStore& ws, const std::string& prefix, const ModelConfig& c);
+  // k_b_ points into k_b_owned_: moving keeps the buffer, copying would not.
+  Mla(const Mla&) = delete;
+  Mla(Mla&&) = default;
+  // out[n, hidden] for normalized inputs h[n, hidden]; appends the batch's latents to `cache`.
+  void operator()(int64_t layer, const float* h, const Batch& batch, KVCache& cache, float* out) const;
+
+ private:
+  const ModelConfig* c_;
+  bool q_lora_ = false;
+  Linear q_, q_a_, q_b_;  // q_ without q_lora, q_a_/q_b_ with it
+  std::vector<float> q_a_norm_;
+  Linear kv_a_;
+  std::vector<float> kv_a_norm_;
+  std::vector<float> k_b_owned_;         // W_UK^T per head, re-laid out at load: [heads][kv_lora][nope]
+  std::vector<TensorView> k_b_, v_b_;    // per head: [kv_lora, nope] and [v_head, kv_lora]
+  Linear o_;
+  Rope rope_;
+  float scale_ = 1.0f;
+};
+
+}  // namespace sputnik

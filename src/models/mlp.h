@@ -1,0 +1,20 @@
+#pragma once
+// The SwiGLU feed-forward block: down(silu(gate(x)) * up(x)). Dense layers, each routed expert
+// and the shared experts of DeepSeek MoE are all one of these.
+#include <string>
+
+#include "models/weights.h"
+
+namespace sputnik {
+
+struct Mlp {
+  Linear gate, up, down;
+  int64_t inner() const { return gate.out(); }
+  // out[n, hidden] = block(x[n, hidden]); `n` tokens go through each projection as one GEMM.
+  void operator()(const float* x, int64_t n, float* out) const;
+};
+
+// Loads "<prefix>.gate_proj", "<prefix>.up_proj", "<prefix>.down_proj".
+Mlp load_mlp(const WeightStore& ws, const std::string& prefix, int64_t hidden, int64_t inner);
+
+}  // namespace sputnik

@@ -1,0 +1,107 @@
+#include "models/moe.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "kernels/activation.h"
+
+namespace sputnik {
+
+void route_token(const ModelConfig& c, const float* logits, const float* bias, int32_t* experts,
+                 float* weights) {
+  const int64_t ne = c.n_routed_experts, k = c.num_experts_per_tok;
+  std::vector<float> scores(logits, logits + ne);
+  if (c.scoring_func == ScoringFunc::Softmax) softmax(scores.data(), ne);
+  else for (float& s : scores) s = sigmoid(s);
+
+  // Selection uses the biased copy; mixing weights use the plain scores.
+  std::vector<float> choice = scores;
+  if (bias) for (int64_t e = 0; e < ne; ++e) choice[size_t(e)] += bias[e];
+
+  if (c.topk_method != TopkMethod::Greedy && c.n_group > 1) {
+    const int64_t per = ne / c.n_group;
+    std::vector<float> group_score(static_cast<size_t>(c.n_group));
+    for (int64_t g = 0; g < c.n_group; ++g) {
+      std::vector<float> v(choice.begin() + g * per, choice.begin() + (g + 1) * per);
+      std::sort(v.begin(), v.end(), std::greater<>());
+      // noaux_tc ranks a group by its two best experts, group_limited_greedy by its best one.
+      group_score[size_t(g)] = c.topk_method == TopkMethod::NoAuxTc ? v[0] + v[1] : v[0];
+    }
+    std::vector<int64_t> groups(static_cast<size_t>(c.n_group));
+    std::iota(groups.begin(), groups.end(), 0);
+    std::stable_sort(groups.begin(), groups.end(),
+                     [&](int64_t a, int64_t b) { return group_score[size_t(a)] > group_score[size_t(b)]; });
+    for (int64_t i = c.topk_group; i < c.n_group; ++i)
+      for (int64_t e = groups[size_t(i)] * per; e < (groups[size_t(i)] + 1) * per; ++e)
+        choice[size_t(e)] = -INFINITY;
+  }
+
+  std::vector<int32_t> order(static_cast<size_t>(ne));
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
+    return choice[size_t(a)] > choice[size_t(b)] || (choice[size_t(a)] == choice[size_t(b)] && a < b);
+  });
+  double sum = 0;
+  for (int64_t i = 0; i < k; ++i) {
+    experts[i] = order[size_t(i)];
+    weights[i] = scores[size_t(order[size_t(i)])];
+    sum += weights[i];
+  }
+  const bool normalize = k > 1 && c.norm_topk_prob;
+  // HF DeepSeek-V2 scales only unnormalized weights; V3 normalizes, then always scales.
+  const bool scale = c.arch == Arch::DeepSeekV3 || !normalize;
+  for (int64_t i = 0; i < k; ++i) {
+    if (normalize) weights[i] = float(weights[i] / (sum + 1e-20));
+    if (scale) weights[i] = float(weights[i] * c.routed_scaling_factor);
+  }
+}
+
+Moe::Moe(const WeightStore& ws, const std::string& prefix, const ModelConfig& c) : c_(&c) {
+  const int64_t d = c.hidden_size, ne = c.n_routed_experts;
+  gate_ = load_linear(ws, prefix + ".gate", ne, d);
+  gate_.bias.clear();  // a router has no additive bias; e_score_correction_bias is separate
+  if (ws.contains(prefix + ".gate.e_score_correction_bias"))
+    bias_ = load_vector(ws, prefix + ".gate.e_score_correction_bias", ne);
+  for (int64_t e = 0; e < ne; ++e)
+    experts_.push_back(load_mlp(ws, prefix + ".experts." + std::to_string(e), d, c.moe_intermediate_size));
+  if (c.n_shared_experts > 0)
+    shared_ = load_mlp(ws, prefix + ".shared_experts", d, c.moe_intermediate_size * c.n_shared_experts);
+}
+
+void Moe::operator()(const float* x, int64_t n, float* out) const {
+  const ModelConfig& c = *c_;
+  const int64_t d = c.hidden_size, ne = c.n_routed_experts, k = c.num_experts_per_tok;
+  std::vector<float> logits(size_t(n * ne));
+  gate_(x, n, logits.data());
+  std::vector<int32_t> chosen(size_t(n * k));
+  std::vector<float> mix(size_t(n * k));
+  for (int64_t t = 0; t < n; ++t)
+    route_token(c, logits.data() + t * ne, bias_.empty() ? nullptr : bias_.data(),
+                chosen.data() + t * k, mix.data() + t * k);
+
+  if (shared_) (*shared_)(x, n, out);
+  else std::fill(out, out + n * d, 0.0f);
+
+  // Each expert runs once over all the tokens routed to it (a GEMM, not per-token GEMVs).
+  std::vector<std::vector<std::pair<int64_t, float>>> per_expert(static_cast<size_t>(ne));
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t i = 0; i < k; ++i) per_expert[size_t(chosen[size_t(t * k + i)])].push_back({t, mix[size_t(t * k + i)]});
+  std::vector<float> xin, yout;
+  for (int64_t e = 0; e < ne; ++e) {
+    const auto& rows = per_expert[size_t(e)];
+    if (rows.empty()) continue;
+    const int64_t m = int64_t(rows.size());
+    xin.resize(size_t(m * d));
+    yout.resize(size_t(m * d));
+    for (int64_t r = 0; r < m; ++r) std::copy_n(x + rows[size_t(r)].first * d, d, xin.data() + r * d);
+    experts_[size_t(e)](xin.data(), m, yout.data());
+    for (int64_t r = 0; r < m; ++r) {
+      float* o = out + rows[size_t(r)].first * d;
+      const float w = rows[size_t(r)].second;
+      for (int64_t i = 0; i < d; ++i) o[i] += w * yout[size_t(r * d + i)];
+    }
+  }
+}
+
+}  // namespace sputnik

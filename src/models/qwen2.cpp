@@ -1,0 +1,111 @@
+#include "models/qwen2.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/threads.h"
+#include "kernels/attention.h"
+#include "kernels/rope.h"
+#include "models/mlp.h"
+#include "models/transformer.h"
+
+namespace sputnik {
+namespace {
+
+// transformers' YaRN attention factor: explicit, or mscale ratio, or mscale(factor).
+double qwen2_rope_mult(const YarnConfig& y) {
+  if (!y.enabled) return 1.0;
+  if (y.attention_factor > 0) return y.attention_factor;
+  if (y.mscale != 0 && y.mscale_all_dim != 0 && y.has_mscale && y.has_mscale_all_dim)
+    return yarn_mscale(y.factor, y.mscale) / yarn_mscale(y.factor, y.mscale_all_dim);
+  return yarn_mscale(y.factor, 1.0);
+}
+
+class Qwen2 final : public Transformer {
+ public:
+  Qwen2(std::shared_ptr<const WeightStore> weights, ModelConfig config)
+      : Transformer(std::move(weights), std::move(config)) {
+    const ModelConfig& c = config_;
+    const WeightStore& ws = *weights_;
+    const int64_t d = c.hidden_size, q_dim = c.num_attention_heads * c.head_dim,
+                  kv_dim = c.num_key_value_heads * c.head_dim;
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l);
+      layers_.push_back({load_linear(ws, p + ".self_attn.q_proj", q_dim, d),
+                         load_linear(ws, p + ".self_attn.k_proj", kv_dim, d),
+                         load_linear(ws, p + ".self_attn.v_proj", kv_dim, d),
+                         load_linear(ws, p + ".self_attn.o_proj", d, q_dim),
+                         load_mlp(ws, p + ".mlp", d, c.intermediate_size)});
+    }
+    RopeParams rp;
+    rp.dim = c.head_dim;
+    rp.theta = c.rope_theta;
+    rp.layout = RopeLayout::Half;
+    rp.yarn = c.yarn.enabled;
+    rp.factor = c.yarn.factor;
+    rp.original_max_position_embeddings = c.yarn.original_max_position_embeddings;
+    rp.beta_fast = c.yarn.beta_fast;
+    rp.beta_slow = c.yarn.beta_slow;
+    rp.mult = qwen2_rope_mult(c.yarn);
+    rope_ = Rope(rp);
+  }
+
+ protected:
+  void attention(int64_t layer, const float* h, const Batch& batch, KVCache& cache,
+                 float* out) const override {
+    const ModelConfig& c = config_;
+    const Layer& L = layers_[size_t(layer)];
+    const int64_t n = batch.size(), hd = c.head_dim, nh = c.num_attention_heads,
+                  nkv = c.num_key_value_heads, q_dim = nh * hd, kv_dim = nkv * hd;
+    std::vector<float> q(size_t(n * q_dim)), k(size_t(n * kv_dim)), v(size_t(n * kv_dim));
+    L.q(h, n, q.data());
+    L.k(h, n, k.data());
+    L.v(h, n, v.data());
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t pos = batch.positions[size_t(t)];
+      rope_.apply(q.data() + t * q_dim, nh, hd, pos);
+      rope_.apply(k.data() + t * kv_dim, nkv, hd, pos);
+      float* row = cache.row(layer, batch.slots[size_t(t)], pos);
+      std::copy_n(k.data() + t * kv_dim, kv_dim, row);
+      std::copy_n(v.data() + t * kv_dim, kv_dim, row + kv_dim);
+    }
+    // One unit of work per (token, head); a query sees its slot's keys up to its own position.
+    std::vector<float> attn(size_t(n * q_dim));
+    const int64_t group = nh / nkv, width = cache.width();
+    const float scale = 1.0f / std::sqrt(float(hd));
+    int64_t max_keys = 0;
+    for (int64_t p : batch.positions) max_keys = std::max(max_keys, p + 1);
+    parallel_for(n * nh, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> scratch(static_cast<size_t>(max_keys));
+      for (int64_t u = begin; u < end; ++u) {
+        const int64_t t = u / nh, head = u % nh, kvh = head / group;
+        const float* base = cache.row(layer, batch.slots[size_t(t)], 0);
+        attend(q.data() + t * q_dim + head * hd, hd, base + kvh * hd, width,
+               base + kv_dim + kvh * hd, width, hd, batch.positions[size_t(t)] + 1, scale,
+               scratch.data(), attn.data() + t * q_dim + head * hd);
+      }
+    });
+    L.o(attn.data(), n, out);
+  }
+
+  void feed_forward(int64_t layer, const float* h, int64_t n, float* out) const override {
+    layers_[size_t(layer)].mlp(h, n, out);
+  }
+
+ private:
+  struct Layer {
+    Linear q, k, v, o;
+    Mlp mlp;
+  };
+  std::vector<Layer> layers_;
+  Rope rope_;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_qwen2(std::shared_ptr<const WeightStore> weights, ModelConfig config) {
+  return std::make_unique<Qwen2>(std::move(weights), std::move(config));
+}
+
+}  // namespace sputnik
