@@ -154,7 +154,7 @@ def causal_attention(q, k, v, scale):
 # Qwen2
 
 
-def qwen2_logits(cfg, w, tokens, wrong_rope=False):
+def qwen2_logits(cfg, w, tokens, wrong_rope=False, no_yarn=False):
     n = len(tokens)
     hidden = cfg["hidden_size"]
     n_heads = cfg["num_attention_heads"]
@@ -162,7 +162,7 @@ def qwen2_logits(cfg, w, tokens, wrong_rope=False):
     head_dim = cfg.get("head_dim", hidden // n_heads)
     eps = cfg.get("rms_norm_eps", 1e-6)
     base = cfg.get("rope_theta", 10000.0)
-    rs = cfg.get("rope_scaling")
+    rs = None if no_yarn else cfg.get("rope_scaling")
     if rs and rs.get("type", rs.get("rope_type")) == "yarn":
         factor = rs["factor"]
         orig = rs.get("original_max_position_embeddings") or cfg["max_position_embeddings"]
@@ -208,7 +208,7 @@ def qwen2_logits(cfg, w, tokens, wrong_rope=False):
 # DeepSeek-V2 / V3
 
 
-def deepseek_moe(cfg, w, prefix, x, v3, bias_in_mix=False):
+def deepseek_moe(cfg, w, prefix, x, v3, bias_in_mix=False, ungrouped=False):
     n_exp = cfg["n_routed_experts"]
     top_k = cfg["num_experts_per_tok"]
     logits = x @ w[prefix + ".gate.weight"].T
@@ -217,7 +217,7 @@ def deepseek_moe(cfg, w, prefix, x, v3, bias_in_mix=False):
     method = cfg.get("topk_method", "noaux_tc" if v3 else "greedy")
     bias_name = prefix + ".gate.e_score_correction_bias"
     choice = scores + w[bias_name] if bias_name in w else scores
-    if method in ("group_limited_greedy", "noaux_tc"):
+    if method in ("group_limited_greedy", "noaux_tc") and not ungrouped:
         n_group, topk_group = cfg["n_group"], cfg["topk_group"]
         grouped = choice.view(len(x), n_group, -1)
         if method == "noaux_tc":
@@ -246,7 +246,9 @@ def deepseek_moe(cfg, w, prefix, x, v3, bias_in_mix=False):
     return out
 
 
-def deepseek_logits(cfg, w, tokens, wrong_rope=False, bias_in_mix=False):
+def deepseek_logits(cfg, w, tokens, wrong_rope=False, bias_in_mix=False, no_yarn=False,
+                    no_softmax_mscale=False, ungrouped=False):
+    """The keyword flags are deliberate mistakes: the tests check they change the logits."""
     n = len(tokens)
     v3 = cfg["model_type"] == "deepseek_v3"
     n_heads = cfg["num_attention_heads"]
@@ -255,13 +257,13 @@ def deepseek_logits(cfg, w, tokens, wrong_rope=False, bias_in_mix=False):
     eps = cfg.get("rms_norm_eps", 1e-6)
     base = cfg.get("rope_theta", 10000.0)
     scale = (nope + rope_dim) ** -0.5
-    rs = cfg.get("rope_scaling")
+    rs = None if no_yarn else cfg.get("rope_scaling")
     if rs and rs.get("type") == "yarn":
         factor = rs["factor"]
         inv_freq = yarn_inv_freq(rope_dim, base, factor, rs.get("original_max_position_embeddings", 4096),
                                  rs.get("beta_fast", 32), rs.get("beta_slow", 1))
         mult = yarn_get_mscale(factor, rs.get("mscale", 1)) / yarn_get_mscale(factor, rs.get("mscale_all_dim", 0))
-        if rs.get("mscale_all_dim", 0):
+        if rs.get("mscale_all_dim", 0) and not no_softmax_mscale:
             m = yarn_get_mscale(factor, rs["mscale_all_dim"])
             scale = scale * m * m
     else:
@@ -299,7 +301,7 @@ def deepseek_logits(cfg, w, tokens, wrong_rope=False, bias_in_mix=False):
         is_moe = (cfg.get("n_routed_experts") and layer >= cfg.get("first_k_dense_replace", 0)
                   and layer % cfg.get("moe_layer_freq", 1) == 0)
         if is_moe:
-            x = x + deepseek_moe(cfg, w, p + "mlp", h, v3, bias_in_mix)
+            x = x + deepseek_moe(cfg, w, p + "mlp", h, v3, bias_in_mix, ungrouped)
         else:
             x = x + swiglu_mlp(h, w, p + "mlp")
     x = rms_norm(x, w["model.norm.weight"], eps)

@@ -5,8 +5,9 @@
 Checks, for the variant's checkpoint:
   1. whole-sequence prefill logits agree with reference.py to <= 1e-4 relative;
   2. prefill of a prefix, then one token at a time through the KV cache, agrees too;
-  3. the tolerance means something: a reference with a deliberately wrong rope layout (and for
-     biased routers, mixing with the biased scores) is far outside it;
+  3. the tolerance means something: a reference with a deliberate mistake (wrong rope layout;
+     where they apply: mixing with biased router scores, YaRN or its softmax mscale ignored,
+     group limit ignored) is far outside it;
   4. `sputnik info` reports the expected KV-cache bytes per token.
 """
 import json
@@ -62,6 +63,12 @@ def main():
     perturbations = {"wrong rope layout": {"wrong_rope": True}}
     if any(".e_score_correction_bias" in k for k in reference.load_folder(folder)[1]):
         perturbations["bias in mixing weights"] = {"bias_in_mix": True}
+    if cfg.get("rope_scaling"):
+        perturbations["yarn ignored"] = {"no_yarn": True}
+        if cfg["model_type"] != "qwen2":
+            perturbations["no mscale in softmax scale"] = {"no_softmax_mscale": True}
+    if cfg.get("topk_method") in ("group_limited_greedy", "noaux_tc") and cfg.get("topk_group") < cfg.get("n_group"):
+        perturbations["routing without group limit"] = {"ungrouped": True}
     for label, kw in perturbations.items():
         err = rel_error(ours, reference.logits(folder, tokens, **kw))
         print(f"{variant} vs reference with {label}: {err:.3g}")
