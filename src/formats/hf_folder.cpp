@@ -46,6 +46,12 @@ Fp8BlockSize fp8_block_size(const json& config, const fs::path& dir) {
   if (qc == config.end() || qc->is_null()) return block;
   const std::string where = (dir / "config.json").string();
   if (!qc->is_object()) fail("{}: \"quantization_config\" is not an object", where);
+  // Other schemes (GPTQ, AWQ, bitsandbytes, ...) store packed integer tensors that the models
+  // would only report as missing weights; say what is actually wrong instead.
+  auto method = qc->find("quant_method");
+  if (method != qc->end() && !(method->is_string() && method->get<std::string>() == "fp8"))
+    fail("{}: quantization method {} is not supported (only DeepSeek's \"fp8\" block scaling)",
+         where, method->dump());
   auto bs = qc->find("weight_block_size");
   if (bs == qc->end() || bs->is_null()) return block;
   if (!bs->is_array() || bs->size() != 2 || !(*bs)[0].is_number_integer() ||
@@ -187,7 +193,6 @@ std::unique_ptr<WeightStore> load_files(const fs::path& dir, const std::string& 
   const Fp8BlockSize block = fp8_block_size(store->config, dir);
 
   std::vector<Shard> shards;
-  std::map<std::string, const Shard*> by_name;
   shards.reserve(files.size());
   for (const fs::path& f : files) {
     if (!fs::is_regular_file(f)) {
@@ -202,15 +207,16 @@ std::unique_ptr<WeightStore> load_files(const fs::path& dir, const std::string& 
     store->keep_alive(s.file);
     shards.push_back(std::move(s));
   }
-  for (const Shard& s : shards) by_name[fs::path(s.parsed.name).filename().string()] = &s;
   // The index is a promise about where each tensor lives; a broken promise means a bad download.
-  for (const auto& [tensor, shard] : weight_map) {
-    const Shard* s = by_name.at(shard);
-    bool found = false;
-    for (const TensorView& t : s->parsed.tensors) found = found || t.name == tensor;
-    if (!found)
-      fail("{}: {} places tensor '{}' in {}, but that file does not contain it", dir.string(),
-           kIndexFile, tensor, shard);
+  if (!weight_map.empty()) {
+    std::set<std::pair<std::string_view, std::string>> present;  // (tensor, shard file name)
+    for (const Shard& s : shards)
+      for (const TensorView& t : s.parsed.tensors)
+        present.emplace(t.name, fs::path(s.parsed.name).filename().string());
+    for (const auto& [tensor, shard] : weight_map)
+      if (!present.count({std::string_view(tensor), shard}))
+        fail("{}: {} places tensor '{}' in {}, but that file does not contain it", dir.string(),
+             kIndexFile, tensor, shard);
   }
   Loader(*store, options, block).run(shards);
   return store;

@@ -1,11 +1,40 @@
 #include "formats/loader.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "core/error.h"
+#include "formats/gguf.h"
 #include "formats/hf_folder.h"
 
 namespace sputnik {
+namespace {
+
+// GGUF tensors are plain views; prefetch and progress are applied afterwards over them so the
+// CLI's progress bar works the same for both formats.
+void finish_gguf(const WeightStore& store, const LoadOptions& options) {
+  if (!options.progress && !options.prefetch) return;
+  uint64_t total = 0, done = 0;
+  const auto names = store.names();
+  for (const auto& n : names) total += store.get(n).nbytes;
+  if (options.progress) options.progress(0, total);
+  if (options.prefetch)
+    for (const auto& f : store.files()) f->prefetch(0, f->size());
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  for (const auto& n : names) {
+    const TensorView& t = store.get(n);
+    if (options.prefetch) {
+      volatile std::byte sink{};
+      for (size_t off = 0; off < t.nbytes; off += page) sink = t.data[off];
+      (void)sink;
+    }
+    done += t.nbytes;
+    if (options.progress) options.progress(done, total);
+  }
+}
+
+}  // namespace
 
 std::unique_ptr<WeightStore> load_weights(const std::string& path, const LoadOptions& options) {
   namespace fs = std::filesystem;
@@ -13,9 +42,10 @@ std::unique_ptr<WeightStore> load_weights(const std::string& path, const LoadOpt
   if (fs::is_directory(path)) return load_hf_folder(path, options);
   if (!fs::exists(path)) fail("{}: no such file or folder", path);
   if (path.ends_with(".safetensors")) return load_safetensors_file(path, options);
-  if (path.ends_with(".gguf")) {
-    // GGUF call site: formats/gguf.h (load_gguf) is written separately; wired here when it lands.
-    fail("{}: GGUF loading is not available in this build yet", path);
+  if (path.ends_with(".gguf") || is_gguf_file(path)) {
+    auto store = load_gguf(path);  // formats/gguf.h
+    finish_gguf(*store, options);
+    return store;
   }
   fail("{}: not a model folder, .safetensors or .gguf file", path);
 }

@@ -115,7 +115,9 @@ TEST(HfFolder, LoadsShardedFolderAndReportsProgress) {
   ASSERT_GE(calls.size(), 2u);
   for (size_t i = 0; i < calls.size(); ++i) {
     EXPECT_EQ(calls[i].second, 56u);
-    if (i) EXPECT_GE(calls[i].first, calls[i - 1].first);
+    if (i) {
+      EXPECT_GE(calls[i].first, calls[i - 1].first);
+    }
   }
   EXPECT_EQ(calls.front().first, 0u);
   EXPECT_EQ(calls.back().first, 56u);
@@ -175,6 +177,8 @@ TEST(HfFolder, MissingFilesAreClearErrors) {
   expect_error([&] { load_weights(dir.str()); }, {"config.json", "JSON"});
   write_config(dir.path, {{"quantization_config", {{"weight_block_size", {0, 128}}}}});
   expect_error([&] { load_weights(dir.str()); }, {"config.json", "weight_block_size"});
+  write_config(dir.path, {{"quantization_config", {{"quant_method", "awq"}, {"bits", 4}}}});
+  expect_error([&] { load_weights(dir.str()); }, {"config.json", "\"awq\"", "not supported"});
   write_file(dir.path / "weights.bin", "x");
   expect_error([&] { load_weights((dir.path / "weights.bin").string()); }, {"weights.bin"});
 }
@@ -284,4 +288,18 @@ TEST(HfFolder, Fp8DecodesEveryByteValue) {
       EXPECT_EQ(std::signbit(got), bool(i & 0x80)) << "code " << i;
     }
   }
+}
+
+TEST(HfFolder, FollowsHuggingFaceCacheSymlinks) {
+  // huggingface_hub snapshots are folders of symlinks into blobs/ with hash names.
+  TempDir dir("hf_cache");
+  fs::create_directories(dir.path / "blobs");
+  fs::create_directories(dir.path / "snapshots" / "abc123");
+  write_file(dir.path / "blobs" / "1111", json{{"model_type", "qwen2"}}.dump());
+  write_file(dir.path / "blobs" / "2222",
+             safetensors_bytes({{"w", "F32", {2}, bytes_of(ramp(2, 4.0f))}}));
+  fs::create_symlink("../../blobs/1111", dir.path / "snapshots" / "abc123" / "config.json");
+  fs::create_symlink("../../blobs/2222", dir.path / "snapshots" / "abc123" / "model.safetensors");
+  auto store = load_weights((dir.path / "snapshots" / "abc123").string());
+  EXPECT_EQ(f32_at(store->get("w", {2}), 1), 4.25f);
 }
