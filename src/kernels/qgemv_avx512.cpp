@@ -18,10 +18,6 @@ namespace {
 
 inline float half(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
 
-inline __m512 two_scales(float s0, float s1) {
-  return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(s0)), _mm256_set1_ps(s1), 1);
-}
-
 struct ActPtrs {
   const int8_t* q;
   const float* bscale;
@@ -36,63 +32,86 @@ void acts_of(const Acts& a, ActPtrs (&ap)[T]) {
              a.neg_sum_lanes.data() + t * a.kp / 4};
 }
 
-template <int T>
-void rows_q8_0(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
-  ActPtrs ap[T];
-  acts_of<T>(a, ap);
-  const int64_t nb = w.cols() / 32;
-  const __m512i flip = _mm512_set1_epi8(char(0x80));
-  for (int64_t r = r0; r < r1; ++r) {
-    const auto* p = reinterpret_cast<const uint8_t*>(w.row(r));
-    __m512 acc[T];
-    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b += 2) {
-      const uint8_t* p0 = p + 34 * b;
-      const bool pair = b + 1 < nb;
-      __m512i wq = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 2)));
-      if (pair) wq = _mm512_inserti64x4(wq, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 36)), 1);
-      wq = _mm512_xor_si512(wq, flip);  // padding lanes meet x = 0
-      const float d0 = half(p0), d1 = pair ? half(p0 + 34) : 0.0f;
-      for (int t = 0; t < T; ++t) {
-        const __m512i init = _mm512_slli_epi32(_mm512_loadu_si512(ap[t].neg + 8 * b), 7);
-        const __m512i dot = _mm512_dpbusd_epi32(init, wq, _mm512_loadu_si512(ap[t].q + 32 * b));
-        const __m512 sv = two_scales(d0 * ap[t].bscale[b], pair ? d1 * ap[t].bscale[b + 1] : 0.0f);
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sv, acc[t]);
-      }
-    }
-    for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
-  }
+// Weight scales of blocks b and b+1 (f16, `stride` bytes apart) as lanes [d0 ×8, d1 ×8];
+// d1 = 0 past the end of the row.
+inline __m512 pair_scales(const uint8_t* p0, int64_t stride, bool pair) {
+  const uint32_t h = uint32_t(load_u16(p0)) | (pair ? uint32_t(load_u16(p0 + stride)) << 16 : 0u);
+  const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128(int(h)));
+  const __m512i idx = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
+  return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(f));
 }
 
-template <int T>
-void rows_q4_0(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
-  ActPtrs ap[T];
-  acts_of<T>(a, ap);
+// Q8_0: 64 values of blocks b, b+1 as u8 (q + 128).
+struct Q8Block {
+  static constexpr int64_t kBytes = 34;
+  static constexpr int kShift = 7;  // lanes start at −128·Σx
+  static __m512i load(const uint8_t* p0, bool pair) {
+    __m512i wq = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 2)));
+    if (pair) wq = _mm512_inserti64x4(wq, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + 36)), 1);
+    return _mm512_xor_si512(wq, _mm512_set1_epi8(char(0x80)));  // padding lanes meet x = 0
+  }
+};
+
+// Q4_0: 64 values of blocks b, b+1 as u8 nibbles q in [0, 15].
+struct Q4Block {
+  static constexpr int64_t kBytes = 18;
+  static constexpr int kShift = 3;  // lanes start at −8·Σx
+  static __m512i load(const uint8_t* p0, bool pair) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    __m256i v = _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 2)));
+    if (pair) v = _mm256_inserti128_si256(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 20)), 1);
+    const __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+    // [b0 lo, b1 lo, b0 hi, b1 hi] -> [b0 lo, b0 hi, b1 lo, b1 hi]: values in block order.
+    const __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    return _mm512_shuffle_i64x2(wq, wq, _MM_SHUFFLE(3, 1, 2, 0));
+  }
+};
+
+// R weight rows × T activation rows per pass: the activation vectors are loaded once per R rows.
+template <class B, int R, int T>
+void rows_32(const TensorView& w, int64_t r, const Acts& a, float* y, int64_t ldy) {
   const int64_t nb = w.cols() / 32;
-  const __m256i low = _mm256_set1_epi8(0x0F);
-  for (int64_t r = r0; r < r1; ++r) {
-    const auto* p = reinterpret_cast<const uint8_t*>(w.row(r));
-    __m512 acc[T];
-    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b += 2) {
-      const uint8_t* p0 = p + 18 * b;
-      const bool pair = b + 1 < nb;
-      __m256i v = _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 2)));
-      if (pair) v = _mm256_inserti128_si256(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + 20)), 1);
-      const __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
-      // [b0 lo, b1 lo, b0 hi, b1 hi] -> [b0 lo, b0 hi, b1 lo, b1 hi]: values in block order.
-      __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-      wq = _mm512_shuffle_i64x2(wq, wq, _MM_SHUFFLE(3, 1, 2, 0));
-      const float d0 = half(p0), d1 = pair ? half(p0 + 18) : 0.0f;
+  const uint8_t* p[R];
+  for (int i = 0; i < R; ++i) p[i] = reinterpret_cast<const uint8_t*>(w.row(r + i));
+  const int8_t* xq[T];
+  const int32_t* xn[T];
+  const float* xl[T];
+  for (int t = 0; t < T; ++t) {
+    xq[t] = a.q.data() + t * a.kp;
+    xn[t] = a.neg_sum_lanes.data() + t * a.kp / 4;
+    xl[t] = a.lane_scale.data() + t * a.kp / 4;
+  }
+  __m512 acc[R][T];
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < T; ++t) acc[i][t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; b += 2) {
+    const bool pair = b + 1 < nb;
+    __m512i x[T], init[T];
+    __m512 xs[T];
+    for (int t = 0; t < T; ++t) {
+      x[t] = _mm512_loadu_si512(xq[t] + 32 * b);
+      init[t] = _mm512_slli_epi32(_mm512_loadu_si512(xn[t] + 8 * b), B::kShift);
+      xs[t] = _mm512_loadu_ps(xl[t] + 8 * b);
+    }
+    for (int i = 0; i < R; ++i) {
+      const uint8_t* p0 = p[i] + B::kBytes * b;
+      const __m512i wq = B::load(p0, pair);
+      const __m512 ws = pair_scales(p0, B::kBytes, pair);
       for (int t = 0; t < T; ++t) {
-        const __m512i init = _mm512_slli_epi32(_mm512_loadu_si512(ap[t].neg + 8 * b), 3);
-        const __m512i dot = _mm512_dpbusd_epi32(init, wq, _mm512_loadu_si512(ap[t].q + 32 * b));
-        const __m512 sv = two_scales(d0 * ap[t].bscale[b], pair ? d1 * ap[t].bscale[b + 1] : 0.0f);
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sv, acc[t]);
+        const __m512i dot = _mm512_dpbusd_epi32(init[t], wq, x[t]);
+        acc[i][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, xs[t]), acc[i][t]);
       }
     }
-    for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
   }
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < T; ++t) y[t * ldy + r + i] = _mm512_reduce_add_ps(acc[i][t]);
+}
+
+template <class B, int T>
+void rows_blocks32(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
+  int64_t r = r0;
+  for (; r + 2 <= r1; r += 2) rows_32<B, 2, T>(w, r, a, y, ldy);
+  for (; r < r1; ++r) rows_32<B, 1, T>(w, r, a, y, ldy);
 }
 
 // The eight 6-bit scales and mins of a Q4_K block as bytes (see q4k_scale_min), four at a
@@ -164,9 +183,9 @@ template <template <int> class Kernel>
 struct Dispatch;
 
 template <int T>
-struct Q8 { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_q8_0<T>(w, r0, r1, a, y, ldy); } };
+struct Q8 { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_blocks32<Q8Block, T>(w, r0, r1, a, y, ldy); } };
 template <int T>
-struct Q4 { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_q4_0<T>(w, r0, r1, a, y, ldy); } };
+struct Q4 { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_blocks32<Q4Block, T>(w, r0, r1, a, y, ldy); } };
 template <int T>
 struct Q4K { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_q4_k<T>(w, r0, r1, a, y, ldy); } };
 
