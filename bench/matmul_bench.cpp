@@ -72,7 +72,32 @@ void BM_Matmul(benchmark::State& state, DType t, int64_t out, int64_t in, int64_
   state.counters["threads"] = num_threads();
 }
 
+// Training GEMMs (issue 5's shapes: tokens = batch 8 × seq 256, hidden 256/384, vocab 4096):
+// C[m×n] = A[m×k]·B[n×k]ᵀ like a linear layer's forward.
+void BM_TrainGemm(benchmark::State& state, bool bf16, int64_t m, int64_t n, int64_t k) {
+  set_num_threads(bench_threads());
+  std::vector<float> a(static_cast<size_t>(m * k)), b(static_cast<size_t>(n * k)), c(static_cast<size_t>(m * n));
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist;
+  for (auto& v : a) v = dist(rng);
+  for (auto& v : b) v = dist(rng);
+  for (auto _ : state) {
+    (bf16 ? gemm_bf16 : gemm_f32)(false, true, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(), n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(m) * double(n) * double(k) * double(state.iterations()) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+
 void register_all() {
+  for (bool bf16 : {false, true})
+    for (auto [n, k] : {std::pair<int64_t, int64_t>{256, 256}, {1024, 384}, {4096, 256}}) {
+      const std::string name = std::string("TrainGEMM/") + (bf16 ? "bf16/" : "f32/") + "2048x" + std::to_string(n) +
+                               "x" + std::to_string(k);
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { BM_TrainGemm(s, bf16, 2048, n, k); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
   const DType types[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
   const std::pair<int64_t, int64_t> shapes[] = {{4864, 896}, {896, 4864}, {151936, 896}};
   for (int64_t n : {1, 512}) {

@@ -30,4 +30,11 @@ void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float
               const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
               int64_t ldc);
 
+// The same product with bf16 inputs: A and B are rounded to bf16 (round to nearest even) and
+// multiplied with f32 accumulation — vdpbf16ps on CPUs with AVX-512 BF16, sgemm on the rounded
+// values elsewhere. For bf16 training compute with f32 master weights.
+void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+               const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+               int64_t ldc);
+
 }  // namespace sputnik

@@ -242,3 +242,47 @@ TEST(GemmF32, AllTransposesMatchDouble) {
     }
   }
 }
+
+TEST(GemmBf16, MatchesDoubleProductOfRoundedInputs) {
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  const int64_t m = 21, n = 38, k = 70;  // k not a multiple of 32: zero padding
+  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    if (isa > best_isa()) continue;
+    set_isa_cap(isa);
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 5, ldc = n + 2;
+        std::vector<float> a(size_t((ta ? k : m) * lda)), b(size_t((tb ? n : k) * ldb)), c(size_t(m * ldc));
+        for (auto& v : a) v = dist(rng);
+        for (auto& v : b) v = dist(rng);
+        for (auto& v : c) v = dist(rng);
+        const std::vector<float> c0 = c;
+        for (float beta : {0.0f, 0.5f}) {
+          c = c0;
+          gemm_bf16(ta, tb, m, n, k, 2.0f, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+          int bad = 0;
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+              double s = 0, mag = 0;
+              for (int64_t p = 0; p < k; ++p) {
+                const double x = bf16_to_f32(f32_to_bf16(ta ? a[size_t(p * lda + i)] : a[size_t(i * lda + p)]));
+                const double y = bf16_to_f32(f32_to_bf16(tb ? b[size_t(j * ldb + p)] : b[size_t(p * ldb + j)]));
+                s += x * y;
+                mag += std::fabs(x * y);
+              }
+              const double ref = 2.0 * s + beta * c0[size_t(i * ldc + j)];
+              // f32 accumulation of exact bf16 products; inputs NOT rounded would miss by ~1e-3.
+              if (!(std::fabs(c[size_t(i * ldc + j)] - ref) <= 2e-6 * mag + 1e-6) && bad++ < 3)
+                ADD_FAILURE() << isa_name(isa) << " ta=" << ta << " tb=" << tb << " beta=" << beta << " [" << i << ","
+                              << j << "] " << c[size_t(i * ldc + j)] << " vs " << ref;
+            }
+          EXPECT_EQ(bad, 0);
+        }
+        // Columns beyond n are untouched.
+        for (int64_t i = 0; i < m; ++i) EXPECT_EQ(c[size_t(i * ldc + n)], c0[size_t(i * ldc + n)]);
+      }
+    }
+  }
+  set_isa_cap(Isa::Avx512);
+}
