@@ -12,7 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "core/threads.h"
+
 namespace sputnik::train::testing {
+
+// The finite-difference loops run thousands of tiny forwards; on the shared 2-core machine each
+// OpenMP region would cost more than the op (spinning workers fight for the cores), so these
+// tests run on one thread. The threaded paths are covered by the PyTorch comparisons
+// (train.torch_ops, train.torch_model), which run the same ops on the default thread count.
+inline const bool kSingleThreaded = (set_num_threads(1), true);
 
 inline std::vector<float> randn(size_t n, std::mt19937& rng, float sd = 1.0f, float mean = 0.0f) {
   std::normal_distribution<float> d(mean, sd);

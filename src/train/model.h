@@ -1,0 +1,71 @@
+#pragma once
+// A whole Qwen2 or DeepSeek-V2/V3 model for training: f32 parameters under their Hugging Face
+// names, forward + backward of the mean next-token cross-entropy over a [B, S] batch, built from
+// the op pairs in this directory. Same math as the inference models: pre-norm residual blocks,
+// GQA (Qwen2) or MLA (DeepSeek), dense SwiGLU or DeepSeekMoE from first_k_dense_replace on,
+// final norm, lm_head (or the tied embedding).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/config.h"
+
+namespace sputnik {
+class WeightStore;
+}
+
+namespace sputnik::train {
+
+struct Param {
+  std::string name;             // HF name, e.g. "model.layers.0.self_attn.q_proj.weight"
+  std::vector<int64_t> shape;   // PyTorch order
+  size_t offset = 0, size = 0;  // into TrainModel::data() / grads()
+  bool trainable = true;        // false for e_score_correction_bias (moved by load balancing, not by gradients)
+  bool decay = true;            // AdamW weight decay: matrices yes, norms and biases no
+};
+
+class TrainModel {
+ public:
+  explicit TrainModel(const ModelConfig& config);
+  ~TrainModel();
+  TrainModel(const TrainModel&) = delete;
+  TrainModel& operator=(const TrainModel&) = delete;
+
+  const ModelConfig& config() const { return config_; }
+  const std::vector<Param>& params() const { return params_; }
+  const Param& param(const std::string& name) const;  // throws Error when absent
+  float* data(const std::string& name) { return data_.data() + param(name).offset; }
+  float* grad(const std::string& name) { return grads_.data() + param(name).offset; }
+  std::vector<float>& data() { return data_; }
+  std::vector<float>& grads() { return grads_; }
+
+  // Normal(0, std) matrices, ones for norms, zeros for biases, seeded.
+  void init_random(uint64_t seed, float std = 0.02f);
+  // Copies (and converts to f32) every parameter from a checkpoint; throws Error naming a
+  // missing tensor or a shape mismatch.
+  void load(const WeightStore& ws);
+
+  void zero_grad();
+  // tokens, targets: [B, S]; targets may hold -100 (ignored). Returns the mean loss.
+  float forward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t S);
+  // Forward, then adds d(mean loss)/d(param) into grads(). Returns the mean loss.
+  float forward_backward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t S);
+
+  // Tokens each routed expert received in the last forward, per MoE layer (for load balancing).
+  std::vector<std::vector<int64_t>> expert_load() const;
+
+ private:
+  struct Layer;
+  struct Acts;
+  float run(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t S, bool backward);
+  size_t add(const std::string& name, std::vector<int64_t> shape, bool decay, bool trainable = true);
+
+  ModelConfig config_;
+  std::vector<Param> params_;
+  std::vector<float> data_, grads_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::unique_ptr<Acts> acts_;
+};
+
+}  // namespace sputnik::train
