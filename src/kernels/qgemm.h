@@ -57,7 +57,7 @@ void dot_rows_scalar(const Rows& r, const Acts& a, float* y, int64_t ldy);
 void dot_rows_avx2(const Rows& r, const Acts& a, float* y, int64_t ldy);
 void dot_rows_avx512(const Rows& r, const Acts& a, float* y, int64_t ldy);
 
-// Fused decode kernels: rows [r0, r1) of w (Q8_0, Q4_0 or Q4_K) straight from the stored
+// Fused decode kernels: rows [r0, r1) of w (Q8_0, Q4_0, Q4_K or Q6_K) straight from the stored
 // blocks against a.n ≤ 4 activation rows, no unpacking. False when w's dtype has none.
 constexpr int64_t kMaxFusedN = 4;
 bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy);

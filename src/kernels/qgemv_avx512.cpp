@@ -1,9 +1,10 @@
-// Fused AVX-512 VNNI decode kernels: Q8_0, Q4_0 and Q4_K weight rows are read straight from
+// Fused AVX-512 VNNI decode kernels: Q8_0, Q4_0, Q4_K and Q6_K weight rows are read straight from
 // their blocks (no unpacked copy), so a GEMV streams only the stored bytes. Each 64-value step
 // is one vpdpbusd per activation row; int32 lanes are scaled per block and summed in f32.
 //   Q8_0: u = q ^ 0x80 (= q + 128), so Σ q·x = Σ u·x − 128·Σ x; the −128·Σx starts the lanes.
 //   Q4_0: q in [0, 15] already unsigned, Σ (q − 8)·x = Σ q·x − 8·Σ x, likewise.
 //   Q4_K: w = d·sc·q − dmin·m per 32; the min term is Σ_blocks dmin·m·(xscale·Σx), in f32.
+//   Q6_K: q in [0, 63], w = d·sc·(q − 32) per 16; lanes start at −32·Σx.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -179,6 +180,62 @@ void rows_q4_k(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float
   }
 }
 
+// Q6_K: per half super-block (128 values) ql holds the low 4 bits of values l and l+64 (bytes
+// 0..31) and l+32, l+96 (bytes 32..63); qh the top 2 bits of l, l+32, l+64, l+96 at bit 0, 2,
+// 4, 6. Values are q − 32 with q in [0, 63], a signed scale per 16 values and one f16 d.
+template <int T>
+void rows_q6_k(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
+  const int64_t nsb = w.cols() / 256;
+  const int8_t* xq[T];
+  const int32_t* xn[T];
+  const float* xl[T];
+  for (int t = 0; t < T; ++t) {
+    xq[t] = a.q.data() + t * a.kp;
+    xn[t] = a.neg_sum_lanes.data() + t * a.kp / 4;
+    xl[t] = a.lane_scale.data() + t * a.kp / 4;
+  }
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+  __m512i idx[4];  // chunk j: lane l takes the scale of group 4j + l/4
+  for (int j = 0; j < 4; ++j)
+    idx[j] = _mm512_add_epi32(_mm512_set1_epi32(4 * j), _mm512_srli_epi32(
+                                  _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 2));
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* p = reinterpret_cast<const uint8_t*>(w.row(r));
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t s = 0; s < nsb; ++s, p += 210) {
+      const __m512 scale = _mm512_mul_ps(
+          _mm512_set1_ps(half(p + 208)),
+          _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 192)))));
+      for (int h = 0; h < 2; ++h) {
+        const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 64 * h));
+        const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 64 * h + 32));
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h));
+        const __m256i v0 = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+        const __m256i v1 = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+        const __m256i v2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+        const __m256i v3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+        const __m512i wq[2] = {_mm512_inserti64x4(_mm512_castsi256_si512(v0), v1, 1),
+                               _mm512_inserti64x4(_mm512_castsi256_si512(v2), v3, 1)};
+        for (int c = 0; c < 2; ++c) {
+          const int j = 2 * h + c;
+          const int64_t off = 256 * s + 64 * j;  // value offset in the row
+          const __m512 ws = _mm512_permutexvar_ps(idx[j], scale);
+          for (int t = 0; t < T; ++t) {
+            const __m512i init = _mm512_slli_epi32(_mm512_loadu_si512(xn[t] + off / 4), 5);  // −32·Σx
+            const __m512i dot = _mm512_dpbusd_epi32(init, wq[c], _mm512_loadu_si512(xq[t] + off));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, _mm512_loadu_ps(xl[t] + off / 4)), acc[t]);
+          }
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
+  }
+}
+
 template <template <int> class Kernel>
 struct Dispatch;
 
@@ -186,6 +243,8 @@ template <int T>
 struct Q8 { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_blocks32<Q8Block, T>(w, r0, r1, a, y, ldy); } };
 template <int T>
 struct Q4 { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_blocks32<Q4Block, T>(w, r0, r1, a, y, ldy); } };
+template <int T>
+struct Q6K { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_q6_k<T>(w, r0, r1, a, y, ldy); } };
 template <int T>
 struct Q4K { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_q4_k<T>(w, r0, r1, a, y, ldy); } };
 
@@ -207,6 +266,7 @@ bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, flo
     case DType::Q8_0: by_n<Q8>(w, r0, r1, a, y, ldy); return true;
     case DType::Q4_0: by_n<Q4>(w, r0, r1, a, y, ldy); return true;
     case DType::Q4_K: by_n<Q4K>(w, r0, r1, a, y, ldy); return true;
+    case DType::Q6_K: by_n<Q6K>(w, r0, r1, a, y, ldy); return true;
     default: return false;
   }
 }
