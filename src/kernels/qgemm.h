@@ -37,6 +37,9 @@ struct Acts {
   std::vector<float> quad_scale;       // [n/4][kp/4]
 };
 void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a);
+// One row of k values (k % 32 == 0): q, the scale d of each 32 and the Σq of each 16.
+void quantize_act_row_scalar(const float* x, int64_t k, int8_t* q, float* d, int32_t* sums16);
+void quantize_act_row_avx512(const float* x, int64_t k, int8_t* q, float* d, int32_t* sums16);
 
 struct Rows {
   int64_t count = 0, kp = 0, ng = 0;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/cpu.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "kernels/qgemm.h"
@@ -116,58 +117,71 @@ void unpack_rows(const TensorView& w, int64_t row, int64_t count, bool offset128
   }
 }
 
+void quantize_act_row_scalar(const float* x, int64_t k, int8_t* q, float* d, int32_t* sums16) {
+  for (int64_t b = 0; b < k / 32; ++b) {
+    const float* xb = x + 32 * b;
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
+    d[b] = amax / 127.0f;
+    const float id = d[b] != 0.0f ? 1.0f / d[b] : 0.0f;
+    int s0 = 0, s1 = 0;
+    for (int j = 0; j < 32; ++j) {
+      const int v = int(std::nearbyint(xb[j] * id));  // round half to even, like vcvtps2dq
+      q[32 * b + j] = int8_t(v);
+      (j < 16 ? s0 : s1) += v;
+    }
+    sums16[2 * b] = s0;
+    sums16[2 * b + 1] = s1;
+  }
+}
+
 void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
-  const int64_t kp = padded_k(k), ng = padded_groups(kp);
+  SPUTNIK_CHECK(k % 32 == 0);
+  const int64_t kp = padded_k(k), ng = padded_groups(kp), kb = kp / 32;
   a.n = n;
   a.k = k;
   a.kp = kp;
   a.ng = ng;
+  a.kb = kb;
   a.q.resize(size_t(n * kp));
   a.lane_scale.resize(size_t(n * kp / 4));
   a.group_sum.resize(size_t(n * ng));
-  a.kb = kp / 32;
-  a.block_scale.assign(size_t(n * a.kb), 0.0f);
-  a.block_sum.assign(size_t(n * a.kb), 0.0f);
-  a.neg_sum_lanes.assign(size_t(n * kp / 4), 0);
-  SPUTNIK_CHECK(k % 32 == 0);
-  parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
+  a.block_scale.resize(size_t(n * kb));
+  a.block_sum.resize(size_t(n * kb));
+  a.neg_sum_lanes.resize(size_t(n * kp / 4));
+  a.quad_scale.resize(size_t(n / 4 * kp / 4));
+  auto row_kernel = active_isa() == Isa::Avx512 ? quantize_act_row_avx512 : quantize_act_row_scalar;
+  parallel_for(n, 4, [&](int64_t t0, int64_t t1) {
+    std::vector<int32_t> sums(size_t(kb * 2));
     for (int64_t t = t0; t < t1; ++t) {
-      const float* xt = x + t * k;
       int8_t* q = a.q.data() + t * kp;
+      float* d = a.block_scale.data() + t * kb;
       float* lanes = a.lane_scale.data() + t * kp / 4;
       float* gs = a.group_sum.data() + t * ng;
-      for (int64_t b = 0; b < k / 32; ++b) {
-        const float* xb = xt + 32 * b;
-        float amax = 0.0f;
-        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
-        const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        int s0 = 0, s1 = 0;
-        for (int j = 0; j < 32; ++j) {
-          const int v = int(std::nearbyint(xb[j] * id));
-          q[32 * b + j] = int8_t(v);
-          (j < 16 ? s0 : s1) += v;
-        }
-        for (int l = 0; l < 8; ++l) lanes[8 * b + l] = d;
-        gs[2 * b] = d * float(s0);
-        gs[2 * b + 1] = d * float(s1);
-        a.block_scale[size_t(t * a.kb + b)] = d;
-        a.block_sum[size_t(t * a.kb + b)] = d * float(s0 + s1);
-        a.neg_sum_lanes[size_t(t * kp / 4 + 8 * b)] = -s0;
-        a.neg_sum_lanes[size_t(t * kp / 4 + 8 * b + 4)] = -s1;
-      }
+      float* bsum = a.block_sum.data() + t * kb;
+      int32_t* neg = a.neg_sum_lanes.data() + t * kp / 4;
+      row_kernel(x + t * k, k, q, d, sums.data());
       std::fill(q + k, q + kp, int8_t(0));
-      std::fill(lanes + k / 4, lanes + kp / 4, 0.0f);
-      std::fill(gs + k / 16, gs + ng, 0.0f);
+      std::fill(d + k / 32, d + kb, 0.0f);
+      std::fill(gs, gs + ng, 0.0f);
+      std::fill(neg, neg + kp / 4, 0);
+      for (int64_t b = 0; b < kb; ++b) {
+        const int32_t s0 = b < k / 32 ? sums[size_t(2 * b)] : 0, s1 = b < k / 32 ? sums[size_t(2 * b + 1)] : 0;
+        for (int l = 0; l < 8; ++l) lanes[8 * b + l] = d[b];
+        gs[2 * b] = d[b] * float(s0);
+        gs[2 * b + 1] = d[b] * float(s1);
+        bsum[b] = d[b] * float(s0 + s1);
+        neg[8 * b] = -s0;
+        neg[8 * b + 4] = -s1;
+      }
+      if (t % 4 == 3) {  // a whole quad of rows: interleave their lane scales
+        const float* l0 = a.lane_scale.data() + (t - 3) * kp / 4;
+        float* dst = a.quad_scale.data() + (t / 4) * kp / 4;
+        // Lanes 4L..4L+3 share one scale per row (a 16-value group), so any lane of it will do.
+        for (int64_t l = 0; l < kp / 4; ++l) dst[l] = l0[(l % 4) * (kp / 4) + l / 4 * 4];
+      }
     }
   });
-  a.quad_scale.resize(size_t(n / 4 * kp / 4));
-  for (int64_t p = 0; p < n / 4; ++p) {
-    const float* l0 = a.lane_scale.data() + 4 * p * kp / 4;
-    float* dst = a.quad_scale.data() + p * kp / 4;
-    // Lanes 4L..4L+3 share one scale per row (a 16-value group), so any lane of it will do.
-    for (int64_t l = 0; l < kp / 4; ++l) dst[l] = l0[(l % 4) * (kp / 4) + l / 4 * 4];
-  }
 }
 
 }  // namespace sputnik::qg

@@ -13,6 +13,7 @@
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "kernels/qgemm.h"
 #include "kernels/quant.h"
 
 using namespace sputnik;
@@ -285,4 +286,21 @@ TEST(GemmBf16, MatchesDoubleProductOfRoundedInputs) {
     }
   }
   set_isa_cap(Isa::Avx512);
+}
+
+TEST(ActQuant, VectorPathGivesTheScalarBytes) {
+  if (best_isa() != Isa::Avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const int64_t k = 32 * 9;
+  auto x = make_acts(1, k, 11);
+  for (int j = 32; j < 64; ++j) x[size_t(j)] = 0.0f;                          // all-zero block
+  for (int j = 64; j < 96; ++j) x[size_t(j)] = float(j - 80) * 0.5f;          // ties at .5
+  std::vector<int8_t> q1(static_cast<size_t>(k)), q2(static_cast<size_t>(k));
+  std::vector<float> d1(9), d2(9);
+  std::vector<int32_t> s1(18), s2(18);
+  qg::quantize_act_row_scalar(x.data(), k, q1.data(), d1.data(), s1.data());
+  qg::quantize_act_row_avx512(x.data(), k, q2.data(), d2.data(), s2.data());
+  EXPECT_EQ(q1, q2);
+  EXPECT_EQ(d1, d2);
+  EXPECT_EQ(s1, s2);
+  EXPECT_EQ(d1[1], 0.0f);
 }
