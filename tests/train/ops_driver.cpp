@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "npy_writer.h"
+#include "train/adamw.h"
 #include "train/attention.h"
 #include "train/cross_entropy.h"
 #include "train/embedding.h"
@@ -362,6 +363,34 @@ void mla(const fs::path& root, bool q_lora) {
   c.put("out.out", out, {B * S, C});
 }
 
+void adamw(const fs::path& root) {
+  Case c(root, "adamw");
+  // Three tensors: a matrix (decayed), a norm-like vector (not decayed), a frozen buffer.
+  std::vector<Param> params = {
+      {.name = "w", .shape = {5, 4}, .offset = 0, .size = 20, .trainable = true, .decay = true},
+      {.name = "n", .shape = {6}, .offset = 20, .size = 6, .trainable = true, .decay = false},
+      {.name = "b", .shape = {3}, .offset = 26, .size = 3, .trainable = false, .decay = false}};
+  const AdamWConfig cfg{.beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f, .weight_decay = 0.1f};
+  const int steps = 5;
+  const float max_norm = 2.0f;
+  Vec data = randn(29);
+  c.put("in.data", data, {29});
+  AdamW opt(params, data.size(), cfg);
+  Vec lrs, norms;
+  for (int s = 0; s < steps; ++s) {
+    Vec g = randn(29, s % 2 ? 0.3f : 2.0f);  // alternately below and above the clip threshold
+    c.put("in.grad" + std::to_string(s), g, {29});
+    norms.push_back(clip_grad_norm(params, g.data(), max_norm));
+    lrs.push_back(1e-2f * float(s + 1));
+    opt.step(data.data(), g.data(), lrs.back());
+  }
+  c.meta.update({{"steps", steps}, {"max_norm", max_norm}, {"beta1", cfg.beta1}, {"beta2", cfg.beta2},
+                 {"eps", cfg.eps}, {"weight_decay", cfg.weight_decay}});
+  c.put("in.lr", lrs, {steps});
+  c.put("out.norms", norms, {steps});
+  c.put("out.data", data, {29});
+}
+
 void run(const fs::path& root) {
   embedding(root);
   rmsnorm(root);
@@ -381,6 +410,7 @@ void run(const fs::path& root) {
   gqa(root);
   mla(root, true);
   mla(root, false);
+  adamw(root);
 }
 
 }  // namespace

@@ -249,6 +249,7 @@ OPS = {
     "gqa": op_gqa,
     "mla_q_lora": op_mla,
     "mla_q_proj": op_mla,
+    "adamw": None,  # optimizer, checked by check_adamw
 }
 
 
@@ -274,8 +275,39 @@ def rel_err(ours, ref):
     return (ours - ref).abs().max().item() / scale
 
 
+def check_adamw(t, m):
+    """torch.optim.AdamW with decay/no-decay groups, clip_grad_norm_ before each step."""
+    data = t["in.data"]
+    w = data[:20].clone().view(5, 4).requires_grad_(True)
+    n = data[20:26].clone().requires_grad_(True)
+    frozen = data[26:].clone()
+    opt = torch.optim.AdamW([{"params": [w], "weight_decay": m["weight_decay"]}, {"params": [n], "weight_decay": 0.0}],
+                            lr=1.0, betas=(m["beta1"], m["beta2"]), eps=m["eps"])
+    norms = []
+    for s in range(m["steps"]):
+        g = t[f"in.grad{s}"]
+        w.grad, n.grad = g[:20].clone().view(5, 4), g[20:26].clone()
+        norms.append(torch.nn.utils.clip_grad_norm_([w, n], m["max_norm"]).item())
+        for group in opt.param_groups:
+            group["lr"] = t["in.lr"][s].item()
+        opt.step()
+    final = torch.cat([w.detach().reshape(-1), n.detach(), frozen])
+    return {"norms": torch.tensor(norms), "data": final}
+
+
 def check_case(name, case_dir):
     t, m = load(case_dir)
+    if name == "adamw":
+        outs = check_adamw(t, m)
+        errs = {k: rel_err(t["out." + k], v) for k, v in outs.items()}
+        # The update itself, so that a small error in a small step cannot hide behind the weights.
+        errs["update"] = rel_err(t["out.data"][:26] - t["in.data"][:26], outs["data"][:26] - t["in.data"][:26])
+        frozen_ok = torch.equal(t["out.data"][26:], t["in.data"][26:])
+        bad = [f"out.{k}: rel err {e:.2e}" for k, e in errs.items() if e > TOL] + ([] if frozen_ok else ["frozen parameter moved"])
+        print(f"{name:26s} {'FAIL' if bad else 'ok':4s} worst rel err {max(errs.values()):.2e} over {len(errs)} outputs")
+        for f in bad:
+            print("    " + f)
+        return not bad
     inputs = {}
     for k, v in t.items():
         if k.startswith("in."):
