@@ -89,7 +89,46 @@ void BM_TrainGemm(benchmark::State& state, bool bf16, int64_t m, int64_t n, int6
                                                  benchmark::Counter::kIsRate);
 }
 
+// All weight products of a Qwen2.5-0.5B forward pass (24 layers of q, k, v, o, gate, up, down
+// with distinct weights, then the 151936-row head for the last token): tokens/s with matmuls
+// only, the ceiling for `sputnik bench` (issue 2, point 6). n = 1 is decode, 512 a prompt.
+void BM_Qwen05(benchmark::State& state, DType t, int64_t n) {
+  set_num_threads(bench_threads());
+  const std::pair<int64_t, int64_t> shapes[] = {{896, 896}, {128, 896}, {128, 896}, {896, 896},
+                                                {4864, 896}, {4864, 896}, {896, 4864}};
+  // One buffer per distinct shape, 24 layers' worth of rows, so decode streams ~all weights.
+  std::vector<const TensorView*> views;
+  static std::map<int, std::vector<TensorView>> layer_views;
+  auto& lv = layer_views[int(t)];
+  if (lv.empty()) {
+    for (auto [out, in] : shapes) {
+      const TensorView& big = weight(t, out * 24, in).view;
+      for (int l = 0; l < 24; ++l) lv.push_back(big.slice(out * l, out));
+    }
+  }
+  const TensorView& head = weight(t, 151936, 896).view;
+  std::vector<float> x(static_cast<size_t>(n * 4864)), y(static_cast<size_t>(n * 4864));
+  std::mt19937 rng(2);
+  std::normal_distribution<float> dist;
+  for (auto& v : x) v = dist(rng);
+  std::vector<float> logits(151936);
+  for (auto _ : state) {
+    for (int l = 0; l < 24; ++l)
+      for (size_t s = 0; s < 7; ++s) matmul(lv[s * 24 + size_t(l)], x.data(), n, y.data());
+    matmul(head, x.data(), 1, logits.data());
+    benchmark::DoNotOptimize(logits.data());
+  }
+  state.counters["tok/s"] = benchmark::Counter(double(n) * double(state.iterations()), benchmark::Counter::kIsRate);
+}
+
 void register_all() {
+  for (DType t : {DType::Q8_0, DType::Q4_0})
+    for (int64_t n : {1, 512}) {
+      const std::string name = std::string("Qwen05/") + std::string(dtype_name(t)) + (n == 1 ? "/decode" : "/prefill512");
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { BM_Qwen05(s, t, n); })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
   for (bool bf16 : {false, true})
     for (auto [n, k] : {std::pair<int64_t, int64_t>{256, 256}, {1024, 384}, {4096, 256}}) {
       const std::string name = std::string("TrainGEMM/") + (bf16 ? "bf16/" : "f32/") + "2048x" + std::to_string(n) +
