@@ -24,7 +24,8 @@ std::atomic<bool> g_exact{false};
 constexpr int64_t kSmallN = 8;
 
 void check_shapes(const TensorView& w) {
-  if (w.shape.size() != 2) fail("matmul: tensor '{}' has shape {}, expected a 2-D weight", w.name, w.shape_string());
+  // Rank > 2 (e.g. one expert sliced from a stacked [experts, out, in] tensor) is rows × cols.
+  if (w.shape.size() < 2) fail("matmul: tensor '{}' has shape {}, expected a weight matrix", w.name, w.shape_string());
   if (w.data == nullptr && w.numel() > 0) fail("matmul: tensor '{}' has no data", w.name);
   if (!can_dequantize(w.dtype)) fail("matmul: tensor '{}' has dtype {}, which has no kernel", w.name, dtype_name(w.dtype));
   if (w.nbytes < dtype_bytes(w.dtype, w.numel()))

@@ -217,6 +217,20 @@ TEST(Matmul, RejectsBadTensors) {
   EXPECT_THROW(dequantize_rows(v, 1, 2, y.data()), Error);  // rows out of range
 }
 
+TEST(Matmul, StackedExpertSliceIsRowsByCols) {
+  // [experts=3, out=5, in=64] Q8_0; expert 1 sliced keeps rank 3 and multiplies as 5 × 64.
+  const Weight w = make_weight(DType::Q8_0, 15, 64, 8);
+  TensorView stacked = w.view;
+  stacked.shape = {3, 5, 64};
+  const TensorView e1 = stacked.slice(1, 1);
+  const auto x = make_acts(2, 64, 3);
+  std::vector<float> y(10), y2(10);
+  matmul(e1, x.data(), 2, y.data());
+  TensorView flat = w.view.slice(5, 5);  // the same rows as a plain 2-D view
+  matmul(flat, x.data(), 2, y2.data());
+  EXPECT_EQ(y, y2);
+}
+
 TEST(GemmF32, AllTransposesMatchDouble) {
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> dist(-1, 1);
