@@ -184,11 +184,13 @@ GgufFile parse_gguf(const std::byte* data, size_t size, const std::string& sourc
     const uint32_t n_dims = r.read<uint32_t>("tensor dimension count");
     if (n_dims > kMaxDims)
       fail("{}: tensor '{}' has {} dimensions (at most {})", source, t.name, n_dims, kMaxDims);
-    uint64_t numel = 1;
+    uint64_t numel = 1, nonzero = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       const uint64_t ne = r.read<uint64_t>("tensor dimension");
       if (ne > uint64_t(INT64_MAX)) fail("{}: tensor '{}' has a negative dimension", source, t.name);
       numel = checked_mul(numel, ne, source, t.name);
+      // Also bounded with zeros skipped, so products in any order stay in range.
+      nonzero = checked_mul(nonzero, ne ? ne : 1, source, t.name);
       t.ne.push_back(int64_t(ne));
     }
     const uint32_t type = r.read<uint32_t>("tensor type");

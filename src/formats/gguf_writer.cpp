@@ -123,7 +123,7 @@ void GgufWriter::add_tensor(std::string name, DType dtype, std::vector<int64_t> 
   int64_t numel = 1;
   for (int64_t d : shape) {
     if (d < 0) fail("GGUF writer: tensor '{}' has a negative dimension", name);
-    numel *= d;
+    if (__builtin_mul_overflow(numel, d, &numel)) fail("GGUF writer: tensor '{}' is too large", name);
   }
   if (!shape.empty() && shape.back() % dtype_info(dtype).block_elems != 0)
     fail("GGUF writer: tensor '{}': rows of {} values are not whole {} blocks", name, shape.back(),
@@ -136,7 +136,8 @@ void GgufWriter::add_tensor(std::string name, DType dtype, std::vector<int64_t> 
 
 void GgufWriter::add_tensor(std::string name, DType dtype, std::vector<int64_t> shape, const void* data) {
   int64_t numel = 1;
-  for (int64_t d : shape) numel *= d;
+  for (int64_t d : shape)
+    if (d < 0 || __builtin_mul_overflow(numel, d, &numel)) fail("GGUF writer: tensor '{}' has a bad shape", name);
   const size_t n = dtype_bytes(dtype, numel);
   add_tensor(std::move(name), dtype, std::move(shape),
              [data, n](std::byte* dst) { std::memcpy(dst, data, n); });
