@@ -1,25 +1,30 @@
 #include "kernels/attention.h"
 
-#include <cstring>
+#include <algorithm>
+#include <vector>
 
 #include "kernels/activation.h"
+#include "kernels/matmul.h"
 
 namespace sputnik {
 
-void attend(const float* q, int64_t dk, const float* k, int64_t k_stride, const float* v,
-            int64_t v_stride, int64_t dv, int64_t n_keys, float scale, float* scratch, float* out) {
-  for (int64_t j = 0; j < n_keys; ++j) {
-    const float* kj = k + j * k_stride;
-    float dot = 0;
-    for (int64_t d = 0; d < dk; ++d) dot += q[d] * kj[d];
-    scratch[j] = dot * scale;
-  }
-  softmax(scratch, n_keys);
-  std::memset(out, 0, size_t(dv) * sizeof(float));
-  for (int64_t j = 0; j < n_keys; ++j) {
-    const float p = scratch[j];
-    const float* vj = v + j * v_stride;
-    for (int64_t d = 0; d < dv; ++d) out[d] += p * vj[d];
+void attend_causal(const float* q, int64_t ldq, int64_t m, int64_t first_pos, int64_t dk,
+                   const float* k, int64_t ldk, const float* v, int64_t ldv, int64_t dv,
+                   float scale, float* out, int64_t ldo) {
+  // Chunks bound the score buffer for long prompts (chunk x context floats).
+  constexpr int64_t kChunk = 64;
+  std::vector<float> scores;
+  for (int64_t i0 = 0; i0 < m; i0 += kChunk) {
+    const int64_t rows = std::min(kChunk, m - i0), keys = first_pos + i0 + rows;
+    scores.resize(size_t(rows * keys));
+    gemm_f32(false, true, rows, keys, dk, scale, q + i0 * ldq, ldq, k, ldk, 0.0f, scores.data(), keys);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* s = scores.data() + r * keys;
+      const int64_t visible = first_pos + i0 + r + 1;
+      softmax(s, visible);
+      std::fill(s + visible, s + keys, 0.0f);
+    }
+    gemm_f32(false, false, rows, dv, keys, 1.0f, scores.data(), keys, v, ldv, 0.0f, out + i0 * ldo, ldo);
   }
 }
 

@@ -1,14 +1,17 @@
 #pragma once
-// Attention of one query over the first `n_keys` cached keys (the caller passes only the keys a
-// causal query may see). Keys and values are rows `k_stride`/`v_stride` floats apart, so one
-// routine serves GQA (K and V caches) and MLA's absorbed form (V = the first kv_lora dims of the
-// same [latent | rope key] rows).
+// Causal attention of one head for m consecutive queries of one sequence, against that
+// sequence's cached keys/values. Keys and values are rows `ldk`/`ldv` floats apart, so one
+// routine serves GQA (K and V halves of a cache row) and MLA's absorbed form (V = the first
+// kv_lora dims of the same [latent | rope key] rows).
 #include <cstdint>
 
 namespace sputnik {
 
-// out[dv] = sum_j softmax_j(scale * q·k_j) * v_j.  `scratch` holds n_keys floats.
-void attend(const float* q, int64_t dk, const float* k, int64_t k_stride, const float* v,
-            int64_t v_stride, int64_t dv, int64_t n_keys, float scale, float* scratch, float* out);
+// Query i (row i of q, ldq apart) sits at position first_pos + i and sees keys [0, first_pos+i].
+// out[i, :dv] (ldo apart) = sum_j softmax_j(scale * q_i·k_j) v_j. Runs on the calling thread
+// (callers parallelize over heads and sequences); scores go through BLAS in query chunks.
+void attend_causal(const float* q, int64_t ldq, int64_t m, int64_t first_pos, int64_t dk,
+                   const float* k, int64_t ldk, const float* v, int64_t ldv, int64_t dv,
+                   float scale, float* out, int64_t ldo);
 
 }  // namespace sputnik

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/error.h"
 #include "core/threads.h"
@@ -33,22 +34,35 @@ Mla::Mla(const WeightStore& ws, const std::string& prefix, const ModelConfig& c)
     if (ws.contains(prefix + ".kv_b_proj.bias"))
       fail("{}: '{}.kv_b_proj.bias' is not supported by absorbed MLA", ws.source, prefix);
     const TensorView m = as_matrix(*kv_b, nh * (nope + vd), lora);
+    // W_UK^T is a transpose of kv_b rows: plain float types keep their dtype (an exact element
+    // shuffle, half the bytes for F16/BF16), quantized ones become F32.
+    const bool plain = m.dtype == DType::F32 || m.dtype == DType::F16 || m.dtype == DType::BF16;
+    const DType kt = plain ? m.dtype : DType::F32;
+    const size_t es = plain ? size_t(dtype_info(kt).block_bytes) : 4;
+    k_b_owned_.resize(size_t(nh * lora * nope) * es);
     std::vector<float> rows(size_t(nope * lora));
-    k_b_owned_.resize(size_t(nh * lora * nope));
     for (int64_t h = 0; h < nh; ++h) {
-      dequantize_rows(m, h * (nope + vd), nope, rows.data());
-      float* dst = k_b_owned_.data() + h * lora * nope;
-      for (int64_t j = 0; j < nope; ++j)
-        for (int64_t r = 0; r < lora; ++r) dst[r * nope + j] = rows[size_t(j * lora + r)];
+      std::byte* dst = k_b_owned_.data() + size_t(h * lora * nope) * es;
+      if (plain) {
+        for (int64_t j = 0; j < nope; ++j) {
+          const std::byte* src = m.row(h * (nope + vd) + j);
+          for (int64_t r = 0; r < lora; ++r) std::memcpy(dst + size_t(r * nope + j) * es, src + size_t(r) * es, es);
+        }
+      } else {
+        dequantize_rows(m, h * (nope + vd), nope, rows.data());
+        float* out = reinterpret_cast<float*>(dst);
+        for (int64_t j = 0; j < nope; ++j)
+          for (int64_t r = 0; r < lora; ++r) out[r * nope + j] = rows[size_t(j * lora + r)];
+      }
       v_b_.push_back(m.slice(h * (nope + vd) + nope, vd));
     }
     for (int64_t h = 0; h < nh; ++h) {
       TensorView t;
       t.name = kv_b->name + " (W_UK^T)";
-      t.dtype = DType::F32;
+      t.dtype = kt;
       t.shape = {lora, nope};
-      t.data = reinterpret_cast<const std::byte*>(k_b_owned_.data() + h * lora * nope);
-      t.nbytes = size_t(lora * nope) * sizeof(float);
+      t.data = k_b_owned_.data() + size_t(h * lora * nope) * es;
+      t.nbytes = size_t(lora * nope) * es;
       k_b_.push_back(t);
     }
   } else {
@@ -122,17 +136,23 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
     }
   }
 
-  // Attention in latent space; values are the latents themselves.
+  // Attention in latent space, one unit per (sequence, head); values are the latents themselves.
   std::vector<float> lat(size_t(n * nh * lora));
-  int64_t max_keys = 0;
-  for (int64_t p : batch.positions) max_keys = std::max(max_keys, p + 1);
-  parallel_for(n * nh, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> scratch(static_cast<size_t>(max_keys));
+  const auto runs = batch.slot_runs();
+  parallel_for(int64_t(runs.size()) * nh, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> qbuf, obuf;
     for (int64_t u = begin; u < end; ++u) {
-      const int64_t t = u / nh;
-      const float* base = cache.row(layer, batch.slots[size_t(t)], 0);
-      attend(qa.data() + u * width, width, base, width, base, width, lora,
-             batch.positions[size_t(t)] + 1, scale_, scratch.data(), lat.data() + u * lora);
+      const Batch::SlotRun& run = runs[size_t(u / nh)];
+      const int64_t head = u % nh, m = int64_t(run.tokens.size());
+      qbuf.resize(size_t(m * width));
+      obuf.resize(size_t(m * lora));
+      for (int64_t i = 0; i < m; ++i)
+        std::copy_n(qa.data() + (run.tokens[size_t(i)] * nh + head) * width, width, qbuf.data() + i * width);
+      const float* base = cache.row(layer, run.slot, 0);
+      attend_causal(qbuf.data(), width, m, batch.positions[size_t(run.tokens[0])], width, base, width, base,
+                    width, lora, scale_, obuf.data(), lora);
+      for (int64_t i = 0; i < m; ++i)
+        std::copy_n(obuf.data() + i * lora, lora, lat.data() + (run.tokens[size_t(i)] * nh + head) * lora);
     }
   });
 

@@ -32,7 +32,7 @@ class Mla {
   std::vector<float> q_a_norm_;
   Linear kv_a_;
   std::vector<float> kv_a_norm_;
-  std::vector<float> k_b_owned_;         // W_UK^T per head, re-laid out at load: [heads][kv_lora][nope]
+  std::vector<std::byte> k_b_owned_;     // W_UK^T per head, re-laid out at load: [heads][kv_lora][nope]
   std::vector<TensorView> k_b_, v_b_;    // per head: [kv_lora, nope] and [v_head, kv_lora]
   Linear o_;
   Rope rope_;

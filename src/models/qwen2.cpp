@@ -70,20 +70,25 @@ class Qwen2 final : public Transformer {
       std::copy_n(k.data() + t * kv_dim, kv_dim, row);
       std::copy_n(v.data() + t * kv_dim, kv_dim, row + kv_dim);
     }
-    // One unit of work per (token, head); a query sees its slot's keys up to its own position.
+    // One unit of work per (sequence, head): its queries against its slot's cached keys.
     std::vector<float> attn(size_t(n * q_dim));
     const int64_t group = nh / nkv, width = cache.width();
     const float scale = 1.0f / std::sqrt(float(hd));
-    int64_t max_keys = 0;
-    for (int64_t p : batch.positions) max_keys = std::max(max_keys, p + 1);
-    parallel_for(n * nh, 1, [&](int64_t begin, int64_t end) {
-      std::vector<float> scratch(static_cast<size_t>(max_keys));
+    const auto runs = batch.slot_runs();
+    parallel_for(int64_t(runs.size()) * nh, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> qbuf, obuf;
       for (int64_t u = begin; u < end; ++u) {
-        const int64_t t = u / nh, head = u % nh, kvh = head / group;
-        const float* base = cache.row(layer, batch.slots[size_t(t)], 0);
-        attend(q.data() + t * q_dim + head * hd, hd, base + kvh * hd, width,
-               base + kv_dim + kvh * hd, width, hd, batch.positions[size_t(t)] + 1, scale,
-               scratch.data(), attn.data() + t * q_dim + head * hd);
+        const Batch::SlotRun& run = runs[size_t(u / nh)];
+        const int64_t head = u % nh, kvh = head / group, m = int64_t(run.tokens.size());
+        qbuf.resize(size_t(m * hd));
+        obuf.resize(size_t(m * hd));
+        for (int64_t i = 0; i < m; ++i)
+          std::copy_n(q.data() + run.tokens[size_t(i)] * q_dim + head * hd, hd, qbuf.data() + i * hd);
+        const float* base = cache.row(layer, run.slot, 0);
+        attend_causal(qbuf.data(), hd, m, batch.positions[size_t(run.tokens[0])], hd, base + kvh * hd, width,
+                      base + kv_dim + kvh * hd, width, hd, scale, obuf.data(), hd);
+        for (int64_t i = 0; i < m; ++i)
+          std::copy_n(obuf.data() + i * hd, hd, attn.data() + run.tokens[size_t(i)] * q_dim + head * hd);
       }
     });
     L.o(attn.data(), n, out);

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "formats/loader.h"
+#include "kernels/matmul.h"
 #include "models/model.h"
 
 namespace {
@@ -63,6 +64,7 @@ std::function<int()> setup(CLI::App& app) {
   return [o] {
     using namespace sputnik;
     set_num_threads(o->threads);
+    set_matmul_exact(true);  // float32 logits: no int8 activations for quantized weights
     const std::vector<int32_t> tokens = parse_tokens(o->tokens);
     std::shared_ptr<const WeightStore> weights = load_weights(o->model);
     std::unique_ptr<Model> model = load_model(weights);
