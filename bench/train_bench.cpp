@@ -60,8 +60,8 @@ void train_step(benchmark::State& state, const json& cfg) {
 void BM_TrainDeepSeekMoE(benchmark::State& s) { train_step(s, deepseek_moe()); }
 void BM_TrainQwen2Dense(benchmark::State& s) { train_step(s, qwen2_dense()); }
 
-BENCHMARK(BM_TrainDeepSeekMoE)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
-BENCHMARK(BM_TrainQwen2Dense)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_TrainDeepSeekMoE)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_TrainQwen2Dense)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
 
 }  // namespace
 
