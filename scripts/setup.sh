@@ -12,6 +12,7 @@ DEBS=(
   libopenblas-dev libopenmpi-dev openmpi-bin
   python3-torch python3-numpy python3-jinja2   # independent numeric / template references
   chromium                                    # web page end-to-end tests
+  curl wrk                                    # server SSE test and load test
 )
 missing=()
 for p in "${DEBS[@]}"; do
