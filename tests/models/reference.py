@@ -227,6 +227,8 @@ def deepseek_moe(cfg, w, prefix, x, v3, bias_in_mix=False, ungrouped=False):
         group_idx = torch.topk(group_scores, k=topk_group, dim=-1)[1]
         group_mask = torch.zeros_like(group_scores).scatter_(1, group_idx, 1)
         score_mask = group_mask.unsqueeze(-1).expand(len(x), n_group, n_exp // n_group).reshape(len(x), -1)
+        # Experts outside the chosen groups can never win (-inf, as DeepSeek's own inference code
+        # masks; HF's remote code fills 0.0, which differs only if in-group biased scores go < 0).
         choice = choice.masked_fill(score_mask == 0, float("-inf"))
     topk_idx = torch.topk(choice, k=top_k, dim=-1)[1]
     topk_weight = (choice if bias_in_mix else scores).gather(1, topk_idx)

@@ -8,7 +8,7 @@ Checks, for the variant's checkpoint:
   3. the tolerance means something: a reference with a deliberate mistake (wrong rope layout;
      where they apply: mixing with biased router scores, YaRN or its softmax mscale ignored,
      group limit ignored) is far outside it;
-  4. `sputnik info` reports the expected KV-cache bytes per token.
+  4. `sputnik info` reports the expected KV-cache bytes per token (and the MTP layer, if any).
 """
 import json
 import os
@@ -86,6 +86,8 @@ def main():
         want = f"kv cache:       {per_layer * 4 * cfg['num_hidden_layers']} bytes/token"
         if want not in info.stdout:
             failures.append(f"sputnik info lacks '{want}':\n{info.stdout}")
+        if cfg.get("num_nextn_predict_layers") and "mtp layers:     1 " not in info.stdout:
+            failures.append(f"sputnik info does not report the MTP layer:\n{info.stdout}")
 
     if failures:
         sys.exit("FAIL " + variant + ":\n  " + "\n  ".join(failures))
