@@ -1,0 +1,86 @@
+// `sputnik bench`: prefill and decode speed of a model, llama-bench style (pp512 / tg128).
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include "command.h"
+#include "core/threads.h"
+#include "model_loading.h"
+#include "models/model.h"
+#include "runtime/generate.h"
+
+namespace {
+
+struct Options {
+  std::string model;
+  int threads = 0;
+  int prompt = 512;
+  int gen = 128;
+  int reps = 1;
+  bool json = false;
+};
+
+std::function<int()> setup(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  app.add_option("-m,--model", o->model, "HF folder or GGUF file")->required();
+  sputnik::cli::add_threads_option(app, o->threads);
+  app.add_option("-p,--prompt-tokens", o->prompt, "prompt length for the prefill test")->check(CLI::Range(1, 1 << 20));
+  app.add_option("-n,--gen-tokens", o->gen, "tokens for the decode test")->check(CLI::Range(1, 1 << 20));
+  app.add_option("-r,--repetitions", o->reps, "repeat each test, report the best")->check(CLI::Range(1, 100));
+  app.add_flag("--json", o->json, "print one JSON object");
+  return [o] {
+    using namespace sputnik;
+    set_num_threads(o->threads);
+    std::shared_ptr<const WeightStore> weights = load_weights(o->model, cli::load_options_with_progress(o->model, false));
+    auto model_ptr = load_model(weights);
+    Model& model = *model_ptr;
+    const auto stats = model.stats();
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int32_t> any_token(0, int32_t(model.config().vocab_size - 1));
+    std::vector<int32_t> prompt(size_t(o->prompt));
+    for (auto& t : prompt) t = any_token(rng);
+
+    double best_prefill = 1e30, best_decode = 1e30;
+    for (int r = 0; r < o->reps; ++r) {
+      KVCache cache = model.make_cache(1, o->prompt + o->gen + 1);
+      auto t0 = std::chrono::steady_clock::now();
+      prefill(model, cache, 0, prompt, o->prompt);
+      best_prefill = std::min(best_prefill, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+
+      // Decode test as llama-bench's tg: one token at a time after a 1-token context.
+      KVCache cache2 = model.make_cache(1, o->gen + 2);
+      std::vector<float> logits(size_t(model.config().vocab_size));
+      Batch batch;
+      batch.add(prompt[0], 0, 0, true);
+      model.forward(batch, cache2, logits.data());
+      t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < o->gen; ++i) {
+        batch.clear();
+        batch.add(any_token(rng), 0, cache2.length(0), true);
+        model.forward(batch, cache2, logits.data());
+      }
+      best_decode = std::min(best_decode, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    const double prefill_tps = o->prompt / best_prefill;
+    const double decode_tps = o->gen / best_decode;
+    // Bytes a decode step must stream: the active weights (routed experts counted top-k only).
+    const double active_bytes = stats.total_params > 0
+        ? double(stats.weight_bytes) * double(stats.active_params) / double(stats.total_params) : 0.0;
+    const double gbps = active_bytes * decode_tps / 1e9;
+    if (o->json) {
+      std::printf("{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"gen_tokens\":%d,"
+                  "\"prefill_tps\":%.3f,\"decode_tps\":%.3f,\"decode_gbps\":%.3f,\"active_weight_bytes\":%.0f}\n",
+                  o->model.c_str(), num_threads(), o->prompt, o->gen, prefill_tps, decode_tps, gbps, active_bytes);
+    } else {
+      std::printf("model: %s  threads: %d\n", o->model.c_str(), num_threads());
+      std::printf("prefill pp%d: %.2f tokens/s\n", o->prompt, prefill_tps);
+      std::printf("decode  tg%d: %.2f tokens/s  (%.2f GB/s of active weights, %.1f MiB/token)\n", o->gen,
+                  decode_tps, gbps, active_bytes / (1 << 20));
+    }
+    return 0;
+  };
+}
+
+}  // namespace
+
+SPUTNIK_COMMAND("bench", "measure prefill and decode tokens/s of a model", setup);

@@ -1,0 +1,60 @@
+#include "model_loading.h"
+
+#include <memory>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "core/error.h"
+
+namespace sputnik::cli {
+
+LoadOptions load_options_with_progress(const std::string& path, bool verbose) {
+  LoadOptions options;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto last_percent = std::make_shared<int>(-1);
+  options.progress = [=](uint64_t done, uint64_t total) {
+    if (!verbose && total < (uint64_t(256) << 20)) return;
+    const int percent = total ? int(done * 100 / total) : 100;
+    if (percent == *last_percent) return;
+    *last_percent = percent;
+    const int width = 40, filled = percent * width / 100;
+    std::fprintf(stderr, "\rloading %s [%.*s%*s] %3d%% %.1f/%.1f GiB", path.c_str(), filled,
+                 "########################################", width - filled, "", percent,
+                 double(done) / double(1 << 30), double(total) / double(1 << 30));
+    if (done == total) {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::fprintf(stderr, " (%.1f s)\n", s);
+    }
+    std::fflush(stderr);
+  };
+  options.prefetch = isatty(STDERR_FILENO) != 0;
+  return options;
+}
+
+std::vector<int32_t> parse_token_list(const std::string& text) {
+  std::vector<int32_t> ids;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t end = text.find(',', i);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(i, end - i);
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || v < 0 || v > INT32_MAX)
+      fail("--tokens: '{}' is not a token id (expected e.g. 1,2,3)", item);
+    ids.push_back(int32_t(v));
+    i = end + 1;
+  }
+  if (ids.empty()) fail("--tokens: no token ids given");
+  return ids;
+}
+
+}  // namespace sputnik::cli
