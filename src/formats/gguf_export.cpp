@@ -52,7 +52,28 @@ struct Planned {
   std::vector<int64_t> shape;
   std::vector<const TensorView*> parts;
   DType type;
+  bool fuse_kv_b = false;  // parts = {k_b_proj, v_b_proj}: write them back as one kv_b_proj
 };
+
+// kv_b_proj rows per head are [k_nope (qk_nope rows) | v (v_head rows)] over kv_lora columns;
+// k_b_proj holds the k part transposed ([n_head, kv_lora, qk_nope]), v_b_proj the v part
+// ([n_head, v_head, kv_lora]). Early-2025 llama.cpp reads only the fused tensor.
+void fuse_kv_b(const TensorView& kb, const TensorView& vb, DType t, std::byte* dst) {
+  const int64_t heads = kb.shape[0], lora = kb.shape[1], nope = kb.shape[2], vdim = vb.shape[1];
+  std::vector<float> k(static_cast<size_t>(kb.numel())), v(static_cast<size_t>(vb.numel()));
+  dequantize_rows(kb, 0, kb.rows(), k.data());
+  dequantize_rows(vb, 0, vb.rows(), v.data());
+  std::vector<float> row(static_cast<size_t>(lora));
+  const size_t row_bytes = dtype_bytes(t, lora);
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t i = 0; i < nope + vdim; ++i) {
+      for (int64_t c = 0; c < lora; ++c)
+        row[size_t(c)] = i < nope ? k[size_t((h * lora + c) * nope + i)] : v[size_t((h * vdim + (i - nope)) * lora + c)];
+      quantize_row(t, row.data(), dst, lora);
+      dst += row_bytes;
+    }
+  }
+}
 
 // Converts `count` rows of `src` (any dtype the kernels read) into `dst` in type `t`.
 void convert_rows(const TensorView& src, DType t, std::byte* dst) {
@@ -89,6 +110,20 @@ std::vector<Planned> plan(const WeightStore& store, int64_t n_layers, DType requ
     auto g = hf_to_gguf_name(name);
     if (!g) fail("{}: tensor '{}' has no GGUF name (qwen2/deepseek2 layouts only)", store.source, name);
     by_name[*g] = Planned{*g, t.shape, {&t}, DType::F32};
+  }
+  // Split MLA layout (newer llama.cpp files) goes back to the fused kv_b the converter writes.
+  for (int64_t l = 0; l < n_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".self_attn.";
+    const TensorView* kb = store.find(p + "k_b_proj.weight");
+    const TensorView* vb = store.find(p + "v_b_proj.weight");
+    if (!kb && !vb) continue;
+    const std::string kv_b = "blk." + std::to_string(l) + ".attn_kv_b.weight";
+    if (!kb || !vb || by_name.count(kv_b) || kb->shape.size() != 3 || vb->shape.size() != 3 ||
+        kb->shape[0] != vb->shape[0] || kb->shape[1] != vb->shape[2])
+      fail("{}: layer {} has an inconsistent k_b_proj/v_b_proj pair", store.source, l);
+    by_name.erase("blk." + std::to_string(l) + ".attn_k_b.weight");
+    by_name.erase("blk." + std::to_string(l) + ".attn_v_b.weight");
+    by_name[kv_b] = Planned{kv_b, {kb->shape[0] * (kb->shape[2] + vb->shape[1]), kb->shape[1]}, {kb, vb}, DType::F32, true};
   }
   for (auto& [key, group] : experts) {
     const auto& [layer, proj] = key;
@@ -178,12 +213,15 @@ void export_gguf(const WeightStore& store, const std::string& out_path, const Gg
     if (!can_quantize(p.type)) fail("GGUF export: cannot write {} tensors", dtype_name(p.type));
     const std::vector<const TensorView*> parts = p.parts;
     const DType type = p.type;
+    const bool fuse = p.fuse_kv_b;
     const auto progress = opts.progress;
-    w.add_tensor(p.name, type, p.shape, [parts, type, done, total, progress](std::byte* dst) {
-      for (const TensorView* part : parts) {
-        convert_rows(*part, type, dst);
-        dst += dtype_bytes(type, part->numel());
-      }
+    w.add_tensor(p.name, type, p.shape, [parts, type, fuse, done, total, progress](std::byte* dst) {
+      if (fuse) fuse_kv_b(*parts[0], *parts[1], type, dst);
+      else
+        for (const TensorView* part : parts) {
+          convert_rows(*part, type, dst);
+          dst += dtype_bytes(type, part->numel());
+        }
       ++*done;
       if (progress) progress(*done, total);
     });

@@ -266,6 +266,30 @@ TEST(GgufExport, RetypesAGgufFileKeepingItsTokenizer) {
     EXPECT_EQ(g->config[key], src->config[key]) << key;
 }
 
+TEST(GgufExport, SplitMlaWrittenFused) {
+  // Newer llama.cpp files (attn_k_b/attn_v_b, *_mla lengths) go out in the early-2025 layout.
+  auto src = load_gguf(test::gguf_fixture("gguf_deepseek2_split.gguf"));
+  GgufExportOptions opts;
+  opts.type = DType::F32;
+  const std::string out = test::temp_path("fused.gguf");
+  export_gguf(*src, out, opts);
+  const auto bytes = test::read_bytes(out);
+  std::remove(out.c_str());
+  const GgufFile f = parse_gguf(bytes.data(), bytes.size(), out);
+  EXPECT_EQ(f.find_tensor("blk.0.attn_k_b.weight"), nullptr);
+  EXPECT_EQ(f.find_tensor("blk.0.attn_v_b.weight"), nullptr);
+  const GgufTensorInfo* kv = f.find_tensor("blk.0.attn_kv_b.weight");
+  ASSERT_NE(kv, nullptr);
+  EXPECT_EQ(kv->ne, (std::vector<int64_t>{32, 64}));
+  // numpy's reconstruction from the bytes gguf-py wrote (make_gguf_fixtures.py).
+  const json want = test::gguf_fixture_description("gguf_deepseek2_split.gguf")["derived"]["blk.0.attn_kv_b.weight"];
+  EXPECT_EQ(test::crc32(bytes.data() + f.data_offset + kv->offset, kv->nbytes), want["crc32_f32"].get<uint32_t>());
+  EXPECT_EQ(f.find("deepseek2.attention.key_length")->as_uint(), 24u);
+  EXPECT_EQ(f.find("deepseek2.attention.value_length")->as_uint(), 16u);
+  EXPECT_EQ(f.find("deepseek2.attention.head_count_kv")->as_uint(), 2u);
+  EXPECT_EQ(f.find("deepseek2.attention.key_length_mla"), nullptr);
+}
+
 TEST(GgufExport, RejectsWhatItCannotWrite) {
   HfStore s(kQwen2);
   s.add("model.layers.0.self_attn.rotary_emb.weight", {4});

@@ -266,7 +266,18 @@ def deepseek2_split():
     moe_layer(f, 0, hidden, 4, 32, False)
     f.tensor("output_norm.weight", 1 + randn(hidden, scale=0.1), Q.F32)
     f.tensor("output.weight", randn(40, hidden), Q.Q8_0)
-    return f.finish()
+    desc = f.finish()
+    # The fused kv_b these two stand for, rebuilt with numpy from what gguf-py reads back
+    # (reference for writing split files in the fused layout).
+    r = gguf.GGUFReader(f.path)
+    t = {x.name: x for x in r.tensors}
+    kb = np.asarray(t["blk.0.attn_k_b.weight"].data, dtype=np.float32).reshape(heads, kv_lora, nope)
+    vb = gguf.quants.dequantize(np.asarray(t["blk.0.attn_v_b.weight"].data), Q.Q8_0).reshape(heads, v_dim, kv_lora)
+    fused = np.concatenate([kb.transpose(0, 2, 1), vb], axis=1).reshape(heads * (nope + v_dim), kv_lora)
+    fused = np.ascontiguousarray(fused, dtype=np.float32)
+    desc["derived"] = {"blk.0.attn_kv_b.weight": {"shape": list(fused.shape), "crc32_f32": zlib.crc32(fused.tobytes()),
+                                                  "first_values": [float(x) for x in fused.reshape(-1)[:16]]}}
+    return desc
 
 
 def all_types():
