@@ -4,6 +4,10 @@
 // the op pairs in this directory. Same math as the inference models: pre-norm residual blocks,
 // GQA (Qwen2) or MLA (DeepSeek), dense SwiGLU or DeepSeekMoE from first_k_dense_replace on,
 // final norm, lm_head (or the tied embedding).
+// With num_nextn_predict_layers >= 1 the first DeepSeek-V3 MTP module (stored as layer
+// num_hidden_layers) trains too: for position i it sees hnorm(main's final normed hidden at i)
+// and enorm(embedding of token i+1), joined as eh_proj([e | h]), runs one block over positions
+// 0..S-2, and predicts token i+2 through shared_head.norm and the main model's head.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,10 +51,15 @@ class TrainModel {
   void load(const WeightStore& ws);
 
   void zero_grad();
-  // tokens, targets: [B, S]; targets may hold -100 (ignored). Returns the mean loss.
-  float forward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t S);
-  // Forward, then adds d(mean loss)/d(param) into grads(). Returns the mean loss.
-  float forward_backward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t S);
+  // tokens, targets: [B, S] (targets[s] = tokens[s+1] for next-token training); targets may hold
+  // -100 (ignored). Returns mean loss + mtp_weight · MTP loss (the MTP term needs an MTP module).
+  float forward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t S, float mtp_weight = 0.0f);
+  // Forward, then adds the gradient of that loss into grads(). Returns the loss.
+  float forward_backward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t S,
+                         float mtp_weight = 0.0f);
+  float last_main_loss() const { return main_loss_; }
+  float last_mtp_loss() const { return mtp_loss_; }
+  bool has_mtp() const { return mtp_ != nullptr; }
 
   // Tokens each routed expert received in the last forward, per MoE layer (for load balancing).
   std::vector<std::vector<int64_t>> expert_load() const;
@@ -58,7 +67,8 @@ class TrainModel {
  private:
   struct Layer;
   struct Acts;
-  float run(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t S, bool backward);
+  float run(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t S, float mtp_weight, bool backward);
+  std::unique_ptr<Layer> add_layer(int64_t l);
   size_t add(const std::string& name, std::vector<int64_t> shape, bool decay, bool trainable = true);
 
   ModelConfig config_;
@@ -66,6 +76,9 @@ class TrainModel {
   std::vector<float> data_, grads_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::unique_ptr<Acts> acts_;
+  std::unique_ptr<Layer> mtp_;  // the MTP module's block, with its extra weights
+  size_t enorm_ = 0, hnorm_ = 0, eh_proj_ = 0, mtp_norm_ = 0;
+  float main_loss_ = 0.0f, mtp_loss_ = 0.0f;
 };
 
 }  // namespace sputnik::train

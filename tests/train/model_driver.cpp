@@ -34,7 +34,7 @@ json deepseek_v3() {
           {"n_group", 4}, {"topk_group", 2}, {"n_shared_experts", 1}, {"norm_topk_prob", true},
           {"routed_scaling_factor", 2.5}, {"scoring_func", "sigmoid"}, {"topk_method", "noaux_tc"},
           {"max_position_embeddings", 64}, {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0},
-          {"tie_word_embeddings", false}, {"hidden_act", "silu"},
+          {"tie_word_embeddings", false}, {"hidden_act", "silu"}, {"num_nextn_predict_layers", 1},
           {"rope_scaling", {{"type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 4},
                             {"beta_fast", 32}, {"beta_slow", 1}, {"mscale", 1.0}, {"mscale_all_dim", 1.0}}}};
 }
@@ -50,7 +50,7 @@ json deepseek_v2() {
           {"tie_word_embeddings", true}, {"hidden_act", "silu"}};
 }
 
-void run_case(const fs::path& root, const std::string& name, const json& cfg, uint64_t seed) {
+void run_case(const fs::path& root, const std::string& name, const json& cfg, uint64_t seed, float mtp_weight = 0.0f) {
   const fs::path dir = root / name;
   fs::create_directories(dir);
   std::ofstream(dir / "config.json") << cfg.dump(1);
@@ -71,7 +71,8 @@ void run_case(const fs::path& root, const std::string& name, const json& cfg, ui
       targets[size_t(b * S + s)] = s + 1 < S ? tokens[size_t(b * S + s + 1)] : -100;
   targets[2] = -100;  // an SFT-style masked position
   m.zero_grad();
-  const float loss = m.forward_backward(tokens.data(), targets.data(), B, S);
+  const float loss = m.forward_backward(tokens.data(), targets.data(), B, S, mtp_weight);
+  testing::write_npy((dir / "mtp_weight.npy").string(), std::vector<float>{mtp_weight}, {});
   testing::write_npy((dir / "tokens.npy").string(), tokens, {B, S});
   testing::write_npy((dir / "targets.npy").string(), targets, {B, S});
   testing::write_npy((dir / "loss.npy").string(), std::vector<float>{loss}, {});
@@ -96,7 +97,7 @@ int main(int argc, char** argv) {
   try {
     using namespace sputnik::train;
     run_case(argv[1], "qwen2", qwen2(), 1);
-    run_case(argv[1], "deepseek_v3", deepseek_v3(), 2);
+    run_case(argv[1], "deepseek_v3", deepseek_v3(), 2, 0.3f);  // with the MTP module
     run_case(argv[1], "deepseek_v2", deepseek_v2(), 3);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_model_driver: %s\n", e.what());

@@ -79,26 +79,43 @@ def moe(P, p, cfg, x):
     return R.op_moe(t, {"router": m})["out"].view(B, S, C)
 
 
-def model_loss(P, cfg, tokens, targets):
-    B, S = tokens.shape
+def block(P, l, cfg, x, pos):
     eps = cfg["rms_norm_eps"]
     deepseek = cfg["model_type"].startswith("deepseek")
-    pos = torch.arange(S)
+    p = f"model.layers.{l}."
+    h = R.rmsnorm(x, P[p + "input_layernorm.weight"], eps)
+    attn = attention_mla if deepseek else attention_qwen2
+    x = x + attn(P, p + "self_attn.", cfg, h, pos)
+    h = R.rmsnorm(x, P[p + "post_attention_layernorm.weight"], eps)
+    if deepseek and cfg.get("n_routed_experts") and l >= cfg.get("first_k_dense_replace", 0):
+        return x + moe(P, p + "mlp.", cfg, h)
+    return x + R.mlp(h, P[p + "mlp.gate_proj.weight"], P[p + "mlp.up_proj.weight"], P[p + "mlp.down_proj.weight"])
+
+
+def model_loss(P, cfg, tokens, targets, mtp_weight=0.0):
+    B, S = tokens.shape
+    eps = cfg["rms_norm_eps"]
     x = F.embedding(tokens, P["model.embed_tokens.weight"])
     for l in range(cfg["num_hidden_layers"]):
-        p = f"model.layers.{l}."
-        h = R.rmsnorm(x, P[p + "input_layernorm.weight"], eps)
-        attn = attention_mla if deepseek else attention_qwen2
-        x = x + attn(P, p + "self_attn.", cfg, h, pos)
-        h = R.rmsnorm(x, P[p + "post_attention_layernorm.weight"], eps)
-        if deepseek and cfg.get("n_routed_experts") and l >= cfg.get("first_k_dense_replace", 0):
-            x = x + moe(P, p + "mlp.", cfg, h)
-        else:
-            x = x + R.mlp(h, P[p + "mlp.gate_proj.weight"], P[p + "mlp.up_proj.weight"], P[p + "mlp.down_proj.weight"])
+        x = block(P, l, cfg, x, torch.arange(S))
     x = R.rmsnorm(x, P["model.norm.weight"], eps)
     head = P["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else P["lm_head.weight"]
     logits = F.linear(x, head)
-    return F.cross_entropy(logits.view(B * S, -1), targets.view(-1), ignore_index=-100)
+    loss = F.cross_entropy(logits.view(B * S, -1), targets.view(-1), ignore_index=-100)
+    if mtp_weight == 0:
+        return loss
+    # DeepSeek-V3 MTP depth 1 (as inference engines run the released weights): position i joins
+    # enorm(Emb(t_{i+1})) and hnorm(main hidden_i) through eh_proj, runs one block, and predicts
+    # t_{i+2} with shared_head.norm and the shared output head.
+    L = cfg["num_hidden_layers"]
+    p = f"model.layers.{L}."
+    e = R.rmsnorm(F.embedding(tokens[:, 1:], P["model.embed_tokens.weight"]), P[p + "enorm.weight"], eps)
+    h = R.rmsnorm(x[:, :-1], P[p + "hnorm.weight"], eps)
+    m = F.linear(torch.cat([e, h], dim=-1), P[p + "eh_proj.weight"])
+    m = block(P, L, cfg, m, torch.arange(S - 1))
+    mlogits = F.linear(R.rmsnorm(m, P[p + "shared_head.norm.weight"], eps), head)
+    mtp = F.cross_entropy(mlogits.reshape(B * (S - 1), -1), targets[:, 1:].reshape(-1), ignore_index=-100)
+    return loss + mtp_weight * mtp
 
 
 def check(case_dir):
@@ -112,7 +129,8 @@ def check(case_dir):
     tokens = torch.from_numpy(np.load(os.path.join(case_dir, "tokens.npy")).astype(np.int64))
     targets = torch.from_numpy(np.load(os.path.join(case_dir, "targets.npy")).astype(np.int64))
     ours_loss = float(np.load(os.path.join(case_dir, "loss.npy")))
-    loss = model_loss(P, cfg, tokens, targets)
+    mtp_weight = float(np.load(os.path.join(case_dir, "mtp_weight.npy")))
+    loss = model_loss(P, cfg, tokens, targets, mtp_weight)
     loss.backward()
     fails = []
     le = abs(ours_loss - loss.item()) / abs(loss.item())
@@ -134,7 +152,9 @@ def check(case_dir):
         if e > TOL:
             fails.append(f"{k}: rel err {e:.2e}")
     name = os.path.basename(case_dir)
-    print(f"{name:12s} {'FAIL' if fails else 'ok':4s} loss {loss.item():.6f} (rel diff {le:.1e}), "
+    if mtp_weight and not any(".enorm." in k for k in G):
+        fails.append("MTP weight set but no MTP gradients")
+    print(f"{name:12s} {'FAIL' if fails else 'ok':4s} mtp {mtp_weight:g} loss {loss.item():.6f} (rel diff {le:.1e}), "
           f"{len(G)} gradients, worst rel err {worst:.2e} ({worst_name})")
     for f in fails:
         print("    " + f)
