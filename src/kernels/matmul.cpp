@@ -12,6 +12,7 @@
 #include "core/threads.h"
 #include "kernels/fdot.h"
 #include "kernels/qgemm.h"
+#include "kernels/qgemm_group.h"
 #include "kernels/quant.h"
 
 namespace sputnik {
@@ -53,6 +54,23 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
       if (!qg::gemv_avx512(w, begin, end, acts, y, out)) done = false;
     });
     if (done) return;
+  }
+  if (isa == Isa::Avx512) {
+    // Prefill: the group-major layout (qgemm_group.h).
+    static thread_local qg::GroupActs gacts_storage;
+    qg::GroupActs& gacts = gacts_storage;
+    qg::to_group_acts(acts, gacts);
+    parallel_for(out, 16, [&](int64_t begin, int64_t end) {
+      static thread_local qg::Rows rows;
+      static thread_local qg::GroupRows grows;
+      for (int64_t r = begin; r < end; r += block) {
+        const int64_t count = std::min(block, end - r);
+        qg::unpack_rows(w, r, count, offset128, rows);
+        qg::to_group_rows(rows, grows);
+        qg::dot_group_avx512(grows, gacts, y + r, out);
+      }
+    });
+    return;
   }
   parallel_for(out, 16, [&](int64_t begin, int64_t end) {
     static thread_local qg::Rows rows;

@@ -1,0 +1,68 @@
+// Canonical rows/activations -> the group-major layout (qgemm_group.h): a 16 × 4 transpose of
+// 32-bit pieces per super-group, plus per-group scales taken from the per-lane ones.
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/threads.h"
+#include "kernels/qgemm_group.h"
+
+namespace sputnik::qg {
+namespace {
+
+// One row of kp values (canonical order) -> kq/4 quads in group-major order.
+void transpose_row(const int8_t* src, int64_t kp, int64_t kq, int32_t* dst) {
+  std::fill(dst, dst + kq / 4, 0);
+  const int64_t groups = kp / 16;
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t sg = g / 16, l = g % 16;
+    for (int s = 0; s < 4; ++s) std::memcpy(&dst[sg * 64 + s * 16 + l], src + 16 * g + 4 * s, 4);
+  }
+}
+
+}  // namespace
+
+void to_group_rows(const Rows& r, GroupRows& g) {
+  SPUTNIK_CHECK(r.offset128);
+  const int64_t kp = r.kp, kq = padded_k256(kp), ng = kq / 16;
+  g.count = r.count;
+  g.kq = kq;
+  g.has_bias = r.has_bias;
+  g.q.resize(size_t(r.count * kq / 4));
+  g.scale.assign(size_t(r.count * ng), 0.0f);
+  g.bias.assign(size_t(r.count * ng), 0.0f);
+  for (int64_t i = 0; i < r.count; ++i) {
+    int32_t* q = g.q.data() + i * kq / 4;
+    transpose_row(r.q.data() + i * kp, kp, kq, q);
+    // Padding quads must read as q = 0, i.e. the byte 128 in the offset form.
+    for (int64_t grp = kp / 16; grp < ng; ++grp)
+      for (int s = 0; s < 4; ++s) q[grp / 16 * 64 + s * 16 + grp % 16] = int32_t(0x80808080u);
+    for (int64_t grp = 0; grp < kp / 16; ++grp) {
+      g.scale[size_t(i * ng + grp)] = r.lane_scale[size_t(i * kp / 4 + 4 * grp)];
+      if (r.has_bias) g.bias[size_t(i * ng + grp)] = r.bias[size_t(i * r.ng + grp)];
+    }
+  }
+}
+
+void to_group_acts(const Acts& a, GroupActs& g) {
+  const int64_t kp = a.kp, kq = padded_k256(kp), ng = kq / 16;
+  g.n = a.n;
+  g.kq = kq;
+  g.q.resize(size_t(a.n * kq / 4));
+  g.scale.resize(size_t(a.n * ng));
+  g.gsum.resize(size_t(a.n * ng));
+  g.neg.resize(size_t(a.n * ng));
+  parallel_for(a.n, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      transpose_row(a.q.data() + t * kp, kp, kq, g.q.data() + t * kq / 4);
+      for (int64_t grp = 0; grp < ng; ++grp) {
+        const bool in = grp < kp / 16;
+        g.scale[size_t(t * ng + grp)] = in ? a.lane_scale[size_t(t * kp / 4 + 4 * grp)] : 0.0f;
+        g.gsum[size_t(t * ng + grp)] = in ? a.group_sum[size_t(t * a.ng + grp)] : 0.0f;
+        g.neg[size_t(t * ng + grp)] = in ? a.neg_sum_lanes[size_t(t * kp / 4 + 4 * grp)] : 0;
+      }
+    }
+  });
+}
+
+}  // namespace sputnik::qg

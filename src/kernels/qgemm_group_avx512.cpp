@@ -1,0 +1,109 @@
+// AVX-512 VNNI prefill GEMM on the group-major layout (qgemm_group.h): per super-group of 256
+// values, R×T int32 accumulators collect four vpdpbusd each (lanes = 16-value groups), then
+// one conversion and one scaled FMA per row pair.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/qgemm_group.h"
+
+namespace sputnik::qg {
+namespace {
+
+// Lane k of the result = sum of v[k]; each vector's lanes are added in the same order
+// whatever its slot, so results do not depend on the tile shape.
+inline __m512 reduce16(const __m512 (&v)[16]) {
+  __m512 a[8], b[4], c[2];
+  for (int k = 0; k < 8; ++k)
+    a[k] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]), _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]));
+  for (int k = 0; k < 4; ++k)
+    b[k] = _mm512_add_ps(_mm512_shuffle_ps(a[2 * k], a[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_ps(a[2 * k], a[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  for (int k = 0; k < 2; ++k)
+    c[k] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * k], b[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_f32x4(b[2 * k], b[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+template <int R, int T>  // T = 1, 2 or 4
+void tile(const GroupRows& r, int64_t i0, const GroupActs& a, int64_t t0, float* y, int64_t ldy) {
+  const int64_t kq4 = r.kq / 4, ng = r.kq / 16, supers = r.kq / 256;
+  __m512 acc[R][T];
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < T; ++t) acc[i][t] = _mm512_setzero_ps();
+  for (int64_t G = 0; G < supers; ++G) {
+    // Activation rows two at a time keep the int32 accumulators (R × 2) in registers next
+    // to the R × T float ones.
+    for (int th = 0; th < T; th += 2) {
+      constexpr int kHalf = T < 2 ? T : 2;
+      __m512i dot[R][kHalf];
+      for (int u = 0; u < kHalf; ++u) {
+        // Weights are q + 128: lanes start at −128·Σx of their group.
+        const __m512i init = _mm512_slli_epi32(_mm512_loadu_si512(a.neg.data() + (t0 + th + u) * ng + 16 * G), 7);
+        for (int i = 0; i < R; ++i) dot[i][u] = init;
+      }
+      for (int s = 0; s < 4; ++s) {
+        __m512i x[kHalf];
+        for (int u = 0; u < kHalf; ++u)
+          x[u] = _mm512_loadu_si512(a.q.data() + (t0 + th + u) * kq4 + 64 * G + 16 * s);
+        for (int i = 0; i < R; ++i) {
+          const __m512i w = _mm512_loadu_si512(r.q.data() + (i0 + i) * kq4 + 64 * G + 16 * s);
+          for (int u = 0; u < kHalf; ++u) dot[i][u] = _mm512_dpbusd_epi32(dot[i][u], w, x[u]);
+        }
+      }
+      for (int i = 0; i < R; ++i) {
+        const __m512 ws = _mm512_loadu_ps(r.scale.data() + (i0 + i) * ng + 16 * G);
+        for (int u = 0; u < kHalf; ++u) {
+          const __m512 xs = _mm512_loadu_ps(a.scale.data() + (t0 + th + u) * ng + 16 * G);
+          acc[i][th + u] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i][u]), _mm512_mul_ps(ws, xs), acc[i][th + u]);
+        }
+        if (r.has_bias) {
+          const __m512 b = _mm512_loadu_ps(r.bias.data() + (i0 + i) * ng + 16 * G);
+          for (int u = 0; u < kHalf; ++u)
+            acc[i][th + u] =
+                _mm512_fmadd_ps(b, _mm512_loadu_ps(a.gsum.data() + (t0 + th + u) * ng + 16 * G), acc[i][th + u]);
+        }
+      }
+    }
+  }
+  __m512 v[16];
+  for (int k = 0; k < 16; ++k) v[k] = _mm512_setzero_ps();
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < T; ++t) v[i * T + t] = acc[i][t];
+  alignas(64) float sums[16];
+  _mm512_store_ps(sums, reduce16(v));
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < T; ++t) y[(t0 + t) * ldy + i0 + i] = sums[i * T + t];
+}
+
+using TileFn = void (*)(const GroupRows&, int64_t, const GroupActs&, int64_t, float*, int64_t);
+
+template <int T>
+TileFn pick(int64_t rows) {
+  switch (rows) {
+    case 1: return tile<1, T>;
+    case 2: return tile<2, T>;
+    case 3: return tile<3, T>;
+    default: return tile<4, T>;
+  }
+}
+
+}  // namespace
+
+void dot_group_avx512(const GroupRows& r, const GroupActs& a, float* y, int64_t ldy) {
+  // Activation tiles of 4, then 2, then 1 (tile<R, T> walks its rows in pairs).
+  for (int64_t t = 0; t < a.n;) {
+    const int64_t nt = a.n - t >= 4 ? 4 : a.n - t >= 2 ? 2 : 1;
+    for (int64_t i = 0; i < r.count; i += 4) {
+      const int64_t ni = std::min<int64_t>(4, r.count - i);
+      const TileFn fn = nt == 4 ? pick<4>(ni) : nt == 2 ? pick<2>(ni) : pick<1>(ni);
+      fn(r, i, a, t, y, ldy);
+    }
+    t += nt;
+  }
+}
+
+}  // namespace sputnik::qg
