@@ -42,7 +42,7 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
   static thread_local qg::Acts acts_storage;
   qg::Acts& acts = acts_storage;
   qg::quantize_acts(x, n, k, acts);
-  auto kernel = isa == Isa::Avx512 ? qg::dot_rows_avx512 : isa == Isa::Avx2 ? qg::dot_rows_avx2 : qg::dot_rows_scalar;
+  auto kernel = isa == Isa::Avx2 ? qg::dot_rows_avx2 : qg::dot_rows_scalar;
   const bool offset128 = isa == Isa::Avx512;
   // Rows unpacked per block: ~256 KiB of canonical rows stays in L2 while all n activation
   // rows pass over it.

@@ -8,7 +8,9 @@
 //   y = Σ_lanes (Σ_4 q·x)·wscale·xscale  +  Σ_groups bias·(xscale·Σ_16 x)
 // where a lane is 4 consecutive values (one vpdpbusd lane). The ISA kernels compute this for
 // tiles of weight rows × activation rows, so each unpacked weight row is reused across the
-// whole prompt (the prefill GEMM) and activations stay in L1 across a tile of rows.
+// whole prompt (the prefill GEMM) and activations stay in L1 across a tile of rows. The
+// AVX-512 path reorders this form once more (qgemm_group.h); decode (n ≤ 4) on AVX-512 skips
+// it and reads the stored blocks directly (qgemv_avx512.cpp).
 #include <cstdint>
 #include <vector>
 
@@ -32,9 +34,6 @@ struct Acts {
   std::vector<float> block_scale;      // [n][kb]  xscale
   std::vector<float> block_sum;        // [n][kb]  xscale·Σ q
   std::vector<int32_t> neg_sum_lanes;  // [n][kp/4] −Σ q of each 16 values, in their first lane
-  // Lane scales of activation rows 4p..4p+3 interleaved lane by lane (lane l: row 4p + l%4),
-  // for the AVX-512 kernel that merges the int32 lanes of four rows before converting.
-  std::vector<float> quad_scale;       // [n/4][kp/4]
 };
 void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a);
 // One row of k values (k % 32 == 0): q, the scale d of each 32 and the Σq of each 16.
@@ -58,7 +57,7 @@ void unpack_rows(const TensorView& w, int64_t row, int64_t count, bool offset128
 // y[t·ldy + i] = row i of r · activation t, for t in [0, a.n), i in [0, r.count).
 void dot_rows_scalar(const Rows& r, const Acts& a, float* y, int64_t ldy);
 void dot_rows_avx2(const Rows& r, const Acts& a, float* y, int64_t ldy);
-void dot_rows_avx512(const Rows& r, const Acts& a, float* y, int64_t ldy);
+// (AVX-512 uses the group-major layout instead: qgemm_group.h.)
 
 // Fused decode kernels: rows [r0, r1) of w (Q8_0, Q4_0, Q4_K or Q6_K) straight from the stored
 // blocks against a.n ≤ 4 activation rows, no unpacking. False when w's dtype has none.

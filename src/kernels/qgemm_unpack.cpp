@@ -149,9 +149,8 @@ void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
   a.block_scale.resize(size_t(n * kb));
   a.block_sum.resize(size_t(n * kb));
   a.neg_sum_lanes.resize(size_t(n * kp / 4));
-  a.quad_scale.resize(size_t(n / 4 * kp / 4));
   auto row_kernel = active_isa() == Isa::Avx512 ? quantize_act_row_avx512 : quantize_act_row_scalar;
-  parallel_for(n, 4, [&](int64_t t0, int64_t t1) {
+  parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
     std::vector<int32_t> sums(size_t(kb * 2));
     for (int64_t t = t0; t < t1; ++t) {
       int8_t* q = a.q.data() + t * kp;
@@ -173,12 +172,6 @@ void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
         bsum[b] = d[b] * float(s0 + s1);
         neg[8 * b] = -s0;
         neg[8 * b + 4] = -s1;
-      }
-      if (t % 4 == 3) {  // a whole quad of rows: interleave their lane scales
-        const float* l0 = a.lane_scale.data() + (t - 3) * kp / 4;
-        float* dst = a.quad_scale.data() + (t / 4) * kp / 4;
-        // Lanes 4L..4L+3 share one scale per row (a 16-value group), so any lane of it will do.
-        for (int64_t l = 0; l < kp / 4; ++l) dst[l] = l0[(l % 4) * (kp / 4) + l / 4 * 4];
       }
     }
   });
