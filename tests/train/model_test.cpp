@@ -57,6 +57,32 @@ TEST(TrainModel, FiniteDifferencesDeepSeekV3) {
   EXPECT_FALSE(m.param("model.layers.1.mlp.gate.e_score_correction_bias").trainable);
 }
 
+TEST(TrainModel, FiniteDifferencesMtp) {
+  json cfg = tiny_v3();
+  cfg["num_nextn_predict_layers"] = 1;
+  TrainModel m(parse_model_config(cfg, "tiny_v3_mtp"));
+  ASSERT_TRUE(m.has_mtp());
+  m.init_random(9, 0.3f);
+  const int64_t B = 2, S = 5;
+  std::vector<int32_t> tok = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+  std::vector<int32_t> tgt = {1, 4, 1, 5, -100, 2, 6, 5, 3, -100};
+  const float lambda = 0.5f;
+  m.zero_grad();
+  const float total = m.forward_backward(tok.data(), tgt.data(), B, S, lambda);
+  EXPECT_NEAR(total, m.last_main_loss() + lambda * m.last_mtp_loss(), 1e-5);
+  EXPECT_GT(m.last_mtp_loss(), 0.0f);
+  std::mt19937 rng(10);
+  auto loss = [&] { return double(m.forward(tok.data(), tgt.data(), B, S, lambda)); };
+  const testing::GradCheck opt{.samples = 6, .eps = 2e-3f, .rtol = 3e-2, .atol = 3e-4, .norm_rtol = 2e-2};
+  for (const char* name : {"model.layers.2.eh_proj.weight", "model.layers.2.enorm.weight", "model.layers.2.hnorm.weight",
+                           "model.layers.2.shared_head.norm.weight", "model.layers.2.self_attn.kv_b_proj.weight",
+                           "model.norm.weight", "model.embed_tokens.weight"}) {
+    testing::expect_grad(name, m.data(name), m.grad(name), m.param(name).size, loss, rng, opt);
+  }
+  TrainModel plain(parse_model_config(tiny_v3(), "tiny_v3"));
+  EXPECT_THROW(plain.forward(tok.data(), tgt.data(), B, S, lambda), Error);  // no MTP module
+}
+
 TEST(TrainModel, LoadsFromWeightStoreAndRejectsBadInput) {
   const ModelConfig cfg = parse_model_config(tiny_qwen2(), "tiny_qwen2");
   TrainModel src(cfg);
