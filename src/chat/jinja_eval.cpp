@@ -161,38 +161,54 @@ class Interpreter {
       return;
     }
     const int64_t n = int64_t(items.size());
+    LoopState loop = make_loop();
     for (int64_t i = 0; i < n; ++i) {
       step(s.pos);
       auto iter = std::make_shared<Frame>(Frame{{}, frame});
       assign(s.targets, items[size_t(i)], *iter, s.pos);
-      iter->vars["loop"] = make_loop(items, i);
+      advance_loop(loop, items, i);
+      iter->vars["loop"] = loop.object;
       Flow f = exec(s.bodies[0], iter, out);
       if (f == Flow::Break) break;
     }
   }
 
-  Value make_loop(const std::vector<Value>& items, int64_t i) {
-    const int64_t n = int64_t(items.size());
-    Value loop = Value::dict();
-    Dict& d = loop.as_dict();
-    d.items.reserve(12);
-    d.items.emplace_back("index", Value(i + 1));
-    d.items.emplace_back("index0", Value(i));
-    d.items.emplace_back("revindex", Value(n - i));
-    d.items.emplace_back("revindex0", Value(n - i - 1));
-    d.items.emplace_back("first", Value(i == 0));
-    d.items.emplace_back("last", Value(i == n - 1));
-    d.items.emplace_back("length", Value(n));
-    d.items.emplace_back("depth", Value(int64_t(1)));
-    d.items.emplace_back("depth0", Value(int64_t(0)));
-    d.items.emplace_back("previtem", i > 0 ? items[size_t(i - 1)] : Value::undefined("there is no previous item"));
-    d.items.emplace_back("nextitem", i + 1 < n ? items[size_t(i + 1)] : Value::undefined("there is no next item"));
-    int64_t idx = i;
+  // One loop object per loop, advanced in place each iteration (as Jinja's LoopContext is).
+  struct LoopState {
+    Value object = Value::dict();
+    std::shared_ptr<int64_t> index = std::make_shared<int64_t>(0);
+  };
+
+  LoopState make_loop() {
+    LoopState st;
+    Dict& d = st.object.as_dict();
+    for (const char* k : {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0",
+                          "previtem", "nextitem"})
+      d.items.emplace_back(k, Value());
+    std::weak_ptr<int64_t> idx = st.index;
     d.items.emplace_back("cycle", Value(std::make_shared<Callable>(Callable{"cycle", [idx](const CallArgs& a) {
-                                     if (a.positional.empty()) fail("TypeError: no items for cycling given");
-                                     return a.positional[size_t(idx) % a.positional.size()];
-                                   }})));
-    return loop;
+                           if (a.positional.empty()) fail("TypeError: no items for cycling given");
+                           auto i = idx.lock();
+                           return a.positional[size_t(i ? *i : 0) % a.positional.size()];
+                         }})));
+    return st;
+  }
+
+  static void advance_loop(LoopState& st, const std::vector<Value>& items, int64_t i) {
+    const int64_t n = int64_t(items.size());
+    *st.index = i;
+    auto& v = st.object.as_dict().items;
+    v[0].second = Value(i + 1);
+    v[1].second = Value(i);
+    v[2].second = Value(n - i);
+    v[3].second = Value(n - i - 1);
+    v[4].second = Value(i == 0);
+    v[5].second = Value(i == n - 1);
+    v[6].second = Value(n);
+    v[7].second = Value(int64_t(1));
+    v[8].second = Value(int64_t(0));
+    v[9].second = i > 0 ? items[size_t(i - 1)] : Value::undefined("there is no previous item");
+    v[10].second = i + 1 < n ? items[size_t(i + 1)] : Value::undefined("there is no next item");
   }
 
   Value make_macro(const Stmt& s, const FramePtr& frame) {

@@ -64,11 +64,20 @@ class Lexer {
   Pos pos_of(size_t off) const {
     auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), off);
     size_t line = size_t(it - line_starts_.begin());
-    size_t col_bytes = off - line_starts_[line - 1];
-    // Columns count characters, not UTF-8 bytes.
+    size_t line_start = line_starts_[line - 1];
+    // Columns count characters, not UTF-8 bytes. Tokens arrive in order, so counting resumes
+    // from the previous position on the same line (one-line templates stay linear).
+    size_t from = line_start;
     int col = 1;
-    for (size_t i = line_starts_[line - 1]; i < line_starts_[line - 1] + col_bytes; ++i)
+    if (cache_line_ == line && cache_off_ <= off) {
+      from = cache_off_;
+      col = cache_col_;
+    }
+    for (size_t i = from; i < off; ++i)
       if ((static_cast<unsigned char>(src_[i]) & 0xC0) != 0x80) ++col;
+    cache_line_ = line;
+    cache_off_ = off;
+    cache_col_ = col;
     return Pos{int(line), col};
   }
 
@@ -319,6 +328,8 @@ class Lexer {
   LexOptions opt_;
   std::vector<size_t> line_starts_;
   std::vector<Token> tokens_;
+  mutable size_t cache_line_ = 0, cache_off_ = 0;
+  mutable int cache_col_ = 1;
 };
 
 }  // namespace
