@@ -30,7 +30,7 @@ Value negate(const Value& v);
 // Items a `for` loop visits: list items, dict keys, string characters; undefined gives none.
 std::vector<Value> iterate(const Value& v);
 
-// Applies a filter; `call` invokes a Value that is a callable (macros) when a filter needs one.
+// Filters and tests by name (jinja_filters.cpp); `args` excludes the input value.
 Value apply_filter(std::string_view name, const Value& input, const CallArgs& args);
 bool apply_test(std::string_view name, const Value& input, const CallArgs& args);
 

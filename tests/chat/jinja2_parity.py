@@ -100,6 +100,12 @@ RAW = [
     ("a\r\nb\rc\n\n", {}),
     ("{{ 'x' }}\n\n", {}),
     ("  {{ 'v' }}  \n  {% if 1 %}A{% endif %}", {}),
+    ("\t \t{% if true %}\n\tA\n \t{%- endif %}\n\t{{ 'B' }}\n\t{# c #}  \n  text {% if true %}C{% endif %}\n", {}),
+    ("{%- raw -%}\n  {{ x }}  \n{%- endraw %}\nend", {}),
+    ("a{#\n multi\n line #}\n  b{#- x -#}  c\n{% if true +%}\nkeep{% endif %}", {}),
+    ("{% for m in ms %}{{ m }}{{ ',' if not loop.last }}{% endfor %}\n\n\n", {"ms": [1, 2, 3]}),
+    ("{{ '{{' }} {{ '}}' }} {{ '{%' }} {{ d['}}'] }}", {"d": {"}}": "brace"}}),
+    ("{% if x %}\r\n  y\r\n{% endif %}\r\n", {"x": True}),
     # scoping
     ("{% for i in [1,2] %}{% if i == 1 %}{% set x = 5 %}{% endif %}{{ x }}|{% endfor %}", {}),
     ("{% set x = 1 %}{% for i in [1,2] %}{{ x }}{% set x = 2 %}{{ x }}{% endfor %}{{ x }}", {}),
