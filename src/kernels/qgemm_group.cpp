@@ -14,17 +14,15 @@ namespace {
 void transpose_row(const int8_t* src, int64_t kp, int64_t kq, int32_t* dst) {
   std::fill(dst, dst + kq / 4, 0);
   const int64_t groups = kp / 16;
-  for (int64_t g = 0; g < groups; ++g) {
-    const int64_t sg = g / 16, l = g % 16;
-    for (int s = 0; s < 4; ++s) std::memcpy(&dst[sg * 64 + s * 16 + l], src + 16 * g + 4 * s, 4);
-  }
+  for (int64_t g = 0; g < groups; ++g)
+    for (int s = 0; s < 4; ++s) std::memcpy(&dst[group_piece(g, s, kq)], src + 16 * g + 4 * s, 4);
 }
 
 }  // namespace
 
 void to_group_rows(const Rows& r, GroupRows& g) {
   SPUTNIK_CHECK(r.offset128);
-  const int64_t kp = r.kp, kq = padded_k256(kp), ng = kq / 16;
+  const int64_t kp = r.kp, kq = padded_kq(kp), ng = kq / 16;
   g.count = r.count;
   g.kq = kq;
   g.has_bias = r.has_bias;
@@ -36,7 +34,7 @@ void to_group_rows(const Rows& r, GroupRows& g) {
     transpose_row(r.q.data() + i * kp, kp, kq, q);
     // Padding quads must read as q = 0, i.e. the byte 128 in the offset form.
     for (int64_t grp = kp / 16; grp < ng; ++grp)
-      for (int s = 0; s < 4; ++s) q[grp / 16 * 64 + s * 16 + grp % 16] = int32_t(0x80808080u);
+      for (int s = 0; s < 4; ++s) q[group_piece(grp, s, kq)] = int32_t(0x80808080u);
     for (int64_t grp = 0; grp < kp / 16; ++grp) {
       g.scale[size_t(i * ng + grp)] = r.lane_scale[size_t(i * kp / 4 + 4 * grp)];
       if (r.has_bias) g.bias[size_t(i * ng + grp)] = r.bias[size_t(i * r.ng + grp)];
@@ -45,7 +43,7 @@ void to_group_rows(const Rows& r, GroupRows& g) {
 }
 
 void to_group_acts(const Acts& a, GroupActs& g) {
-  const int64_t kp = a.kp, kq = padded_k256(kp), ng = kq / 16;
+  const int64_t kp = a.kp, kq = padded_kq(kp), ng = kq / 16;
   g.n = a.n;
   g.kq = kq;
   g.q.resize(size_t(a.n * kq / 4));

@@ -6,7 +6,9 @@
 // pair instead of once per 64.
 //
 // Per super-group of 256 values (16 groups), vector s (0..3) holds bytes 4s..4s+3 of each of
-// the 16 groups, lane l = group l. Rows and activations are padded to whole super-groups.
+// the 16 groups, lane l = group l. A last half super-group (128 values, e.g. hidden 896 =
+// 3.5 × 256) is stored the same way with 8 lanes and runs on 256-bit vectors; rows and
+// activations are padded to a multiple of 128.
 #include <cstdint>
 #include <vector>
 
@@ -14,7 +16,12 @@
 
 namespace sputnik::qg {
 
-inline int64_t padded_k256(int64_t k) { return (k + 255) / 256 * 256; }
+inline int64_t padded_kq(int64_t kp) { return (kp + 127) / 128 * 128; }
+// Index of the 4-byte piece s of 16-value group g in a row of kq values.
+inline int64_t group_piece(int64_t g, int s, int64_t kq) {
+  const int64_t full = kq / 256, sg = g / 16;
+  return sg < full ? sg * 64 + s * 16 + g % 16 : full * 64 + s * 8 + g % 16;
+}
 
 struct GroupRows {
   int64_t count = 0, kq = 0;

@@ -69,6 +69,42 @@ void tile(const GroupRows& r, int64_t i0, const GroupActs& a, int64_t t0, float*
       }
     }
   }
+  if (r.kq % 256 != 0) {  // the last half super-group: 8 groups on 256-bit vectors
+    const int64_t G = supers;
+    for (int th = 0; th < T; th += 2) {
+      constexpr int kHalf = T < 2 ? T : 2;
+      __m256i dot[R][kHalf];
+      for (int u = 0; u < kHalf; ++u) {
+        const __m256i init = _mm256_slli_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.neg.data() + (t0 + th + u) * ng + 16 * G)), 7);
+        for (int i = 0; i < R; ++i) dot[i][u] = init;
+      }
+      for (int s = 0; s < 4; ++s) {
+        __m256i x[kHalf];
+        for (int u = 0; u < kHalf; ++u)
+          x[u] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q.data() + (t0 + th + u) * kq4 + 64 * G + 8 * s));
+        for (int i = 0; i < R; ++i) {
+          const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.q.data() + (i0 + i) * kq4 + 64 * G + 8 * s));
+          for (int u = 0; u < kHalf; ++u) dot[i][u] = _mm256_dpbusd_epi32(dot[i][u], w, x[u]);
+        }
+      }
+      for (int i = 0; i < R; ++i) {
+        const __m256 ws = _mm256_loadu_ps(r.scale.data() + (i0 + i) * ng + 16 * G);
+        for (int u = 0; u < kHalf; ++u) {
+          const __m256 xs = _mm256_loadu_ps(a.scale.data() + (t0 + th + u) * ng + 16 * G);
+          acc[i][th + u] = _mm512_fmadd_ps(_mm512_zextps256_ps512(_mm256_cvtepi32_ps(dot[i][u])),
+                                           _mm512_zextps256_ps512(_mm256_mul_ps(ws, xs)), acc[i][th + u]);
+        }
+        if (r.has_bias) {
+          const __m256 b = _mm256_loadu_ps(r.bias.data() + (i0 + i) * ng + 16 * G);
+          for (int u = 0; u < kHalf; ++u)
+            acc[i][th + u] = _mm512_fmadd_ps(
+                _mm512_zextps256_ps512(b),
+                _mm512_zextps256_ps512(_mm256_loadu_ps(a.gsum.data() + (t0 + th + u) * ng + 16 * G)), acc[i][th + u]);
+        }
+      }
+    }
+  }
   __m512 v[16];
   for (int k = 0; k < 16; ++k) v[k] = _mm512_setzero_ps();
   for (int i = 0; i < R; ++i)
