@@ -8,7 +8,7 @@ ChoiceStream::ChoiceStream(int index, std::unique_ptr<TokenText> text, ChoiceOpt
     : index_(index),
       text_(std::move(text)),
       opt_(std::move(options)),
-      splitter_(opt_.starts_in_thinking),
+      parser_(opt_.split_reasoning ? opt_.style : ReasoningStyle::None),
       stop_(opt_.stop) {}
 
 void ChoiceStream::route(std::string_view text, Delta& out, bool final) {
@@ -17,9 +17,9 @@ void ChoiceStream::route(std::string_view text, Delta& out, bool final) {
     if (final) out.content += stop_.flush();
     return;
   }
-  SplitText s = splitter_.feed(text);
+  ReasoningDelta s = parser_.feed(text);
   if (final) {
-    SplitText rest = splitter_.flush();
+    ReasoningDelta rest = parser_.finish();
     s.reasoning += rest.reasoning;
     s.content += rest.content;
   }
@@ -39,9 +39,9 @@ json ChoiceStream::logprob_entry(int32_t id, float logprob) {
 TokenReply ChoiceStream::on_token(const TokenEvent& ev, Delta& out) {
   out.index = index_;
   TokenReply reply;
-  const bool was_thinking = opt_.split_reasoning && splitter_.in_thinking();
+  const bool was_thinking = opt_.split_reasoning && parser_.in_reasoning();
   route(text_->feed(ev.token), out, false);
-  if (was_thinking || (opt_.split_reasoning && splitter_.in_thinking())) ++reasoning_tokens_;
+  if (was_thinking || (opt_.split_reasoning && parser_.in_reasoning())) ++reasoning_tokens_;
   if (opt_.logprobs) {
     json e = logprob_entry(ev.token, ev.logprob);
     json top = json::array();
@@ -50,7 +50,7 @@ TokenReply ChoiceStream::on_token(const TokenEvent& ev, Delta& out) {
     out.logprobs = json::array({e});
   }
   if (stop_.stopped()) reply.stop = true;
-  if (opt_.split_reasoning && opt_.reasoning_budget && !close_forced_ && splitter_.in_thinking() &&
+  if (opt_.split_reasoning && opt_.reasoning_budget && !close_forced_ && parser_.in_reasoning() &&
       reasoning_tokens_ >= *opt_.reasoning_budget && !opt_.close_thinking.empty()) {
     reply.force = opt_.close_thinking;
     close_forced_ = true;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "server/reasoning_split.h"
+#include "chat/reasoning_parser.h"
 #include "server/scheduler.h"
 #include "server/stop_filter.h"
 
@@ -25,8 +25,8 @@ class TokenText {
 };
 
 struct ChoiceOptions {
-  bool split_reasoning = true;     // chat: separate reasoning_content
-  bool starts_in_thinking = false;  // the prompt ended inside <think>
+  bool split_reasoning = true;  // chat: separate reasoning_content
+  ReasoningStyle style = ReasoningStyle::ModelOpens;  // from the rendered prompt
   std::vector<std::string> stop;
   std::optional<int64_t> reasoning_budget;
   std::vector<int32_t> close_thinking;  // ids of "</think>\n\n"
@@ -63,7 +63,7 @@ class ChoiceStream {
   int index_;
   std::unique_ptr<TokenText> text_;
   ChoiceOptions opt_;
-  ReasoningSplitter splitter_;
+  ReasoningParser parser_;
   StopFilter stop_;
   int64_t reasoning_tokens_ = 0;
   bool close_forced_ = false;

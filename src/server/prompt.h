@@ -2,9 +2,8 @@
 // Turns API messages into prompt token ids with the model's chat template, and knows the
 // model's special ids (end of turn, the "</think>" that closes a thinking budget).
 //
-// Server-side adapter: renders tokenizer_config.json's chat_template with src/chat's Jinja
-// interpreter (the chat layer's higher-level template API had not landed); a model without a
-// template gets a built-in one (ChatML for Qwen vocabularies, DeepSeek-R1's otherwise).
+// The template is src/chat's ChatTemplate for the model folder (its own, or the built-in one for
+// its model_type); a GGUF file gets the built-in template matching its vocabulary.
 //
 // Prompt injection guard: message text is tokenized with parse_special=false, so a user typing
 // "<|im_end|>" gets plain text ids, never the control token; only the template's own text
@@ -13,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "chat/jinja.h"
+#include "chat/chat_template.h"
+#include "chat/reasoning_parser.h"
 #include "server/request.h"
 #include "tokenizer/tokenizer.h"
 
@@ -22,16 +22,13 @@ namespace sputnik::server {
 struct Prompt {
   std::vector<int32_t> ids;
   std::string text;
-  bool starts_in_thinking = false;  // the rendered prompt ends inside an open <think>
+  ReasoningStyle style = ReasoningStyle::ModelOpens;  // what the rendered prompt implies
 };
 
 class PromptBuilder {
  public:
   // `model_path`: the folder (or file) given to -m; its tokenizer_config.json is read if any.
   PromptBuilder(Tokenizer tokenizer, const std::string& model_path);
-  // From a template source directly (tests).
-  PromptBuilder(Tokenizer tokenizer, const std::string& chat_template, std::string bos,
-                std::string eos);
 
   Prompt chat(const std::vector<ChatMessage>& messages) const;
   Prompt completion(const std::string& text) const;
@@ -44,8 +41,7 @@ class PromptBuilder {
   void init_ids();
 
   Tokenizer tok_;
-  std::shared_ptr<jinja::Template> template_;
-  std::string bos_, eos_;
+  std::shared_ptr<ChatTemplate> template_;
   std::vector<int32_t> stop_ids_, close_thinking_;
 };
 

@@ -271,6 +271,22 @@ void Scheduler::step() {
     slot_tokens_[size_t(batch.slots[size_t(i)])].push_back(batch.tokens[size_t(i)]);
   for (auto& s : active_) s->prefilled += s->chunk;
 
+  // Sampling is independent per sequence (a full-vocabulary sort can cost as much as a small
+  // model's forward), so it runs on all threads; the owners' callbacks then run in order.
+  std::vector<int32_t> sampled(owners.size(), -1);
+  std::vector<std::string> errors(owners.size());
+  parallel_for(int64_t(owners.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      Seq& s = *owners[size_t(i)];
+      if (s.done || !s.forced.empty()) continue;
+      try {  // nothing may escape an OpenMP region
+        sampled[size_t(i)] = s.sampler.sample(
+            std::span<const float>(logits_.data() + size_t(i) * vocab, vocab), s.generated);
+      } catch (const std::exception& e) {
+        errors[size_t(i)] = e.what();
+      }
+    }
+  });
   int64_t produced = 0;
   for (size_t i = 0; i < owners.size(); ++i) {
     Seq& s = *owners[i];
@@ -282,8 +298,11 @@ void Scheduler::step() {
       token = s.forced.front();
       s.forced.pop_front();
       forced = true;
+    } else if (!errors[i].empty()) {
+      finish(s, "error", errors[i]);
+      continue;
     } else {
-      token = s.sampler.sample(std::span<const float>(row, vocab), s.generated);
+      token = sampled[i];
       const auto& stops = s.spec.stop_ids;
       if (std::find(stops.begin(), stops.end(), token) != stops.end()) {
         finish(s, "stop");

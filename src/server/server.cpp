@@ -162,10 +162,10 @@ void Server::Impl::generation(const httplib::Request& req, httplib::Response& re
   if (prompt.ids.empty()) bad_request("the prompt is empty after tokenization");
   std::optional<int64_t> budget = r.max_reasoning_tokens;
   const auto& close = prompts.close_thinking_ids();
-  if (chat && budget && *budget == 0 && prompt.starts_in_thinking && !close.empty()) {
+  if (chat && budget && *budget == 0 && prompt.style == ReasoningStyle::PromptOpened && !close.empty()) {
     // No thinking at all: close it in the prompt itself.
     prompt.ids.insert(prompt.ids.end(), close.begin(), close.end());
-    prompt.starts_in_thinking = false;
+    prompt.style = ReasoningStyle::None;
   }
   const auto n_prompt = int64_t(prompt.ids.size());
   if (n_prompt >= ctx)
@@ -184,7 +184,7 @@ void Server::Impl::generation(const httplib::Request& req, httplib::Response& re
   for (int i = 0; i < r.n; ++i) {
     ChoiceOptions co;
     co.split_reasoning = chat;
-    co.starts_in_thinking = chat && prompt.starts_in_thinking;
+    co.style = chat ? prompt.style : ReasoningStyle::None;
     co.stop = r.stop;
     co.reasoning_budget = budget;
     co.close_thinking = close;

@@ -53,7 +53,7 @@ Outcome feed(ChoiceOptions o, const std::vector<int32_t>& ids, const std::string
 
 TEST(ChoiceStream, SplitsThinkingAndCountsItsTokens) {
   ChoiceOptions o;
-  o.starts_in_thinking = true;
+  o.style = sputnik::ReasoningStyle::PromptOpened;
   Outcome r = feed(o, {0, 1, 2, 3, 4, 5, 7});
   EXPECT_EQ(r.reasoning, "Let me think");
   EXPECT_EQ(r.content, "Hi there");
@@ -63,7 +63,7 @@ TEST(ChoiceStream, SplitsThinkingAndCountsItsTokens) {
 
 TEST(ChoiceStream, StopStringEndsTheAnswer) {
   ChoiceOptions o;
-  o.starts_in_thinking = true;
+  o.style = sputnik::ReasoningStyle::PromptOpened;
   o.stop = {"END"};
   Outcome r = feed(o, {0, 3, 5, 6, 7});
   EXPECT_EQ(r.content, "Hi ");
@@ -73,7 +73,7 @@ TEST(ChoiceStream, StopStringEndsTheAnswer) {
 
 TEST(ChoiceStream, BudgetForcesTheClosingTag) {
   ChoiceOptions o;
-  o.starts_in_thinking = true;
+  o.style = sputnik::ReasoningStyle::PromptOpened;
   o.reasoning_budget = 2;
   o.close_thinking = {3, 4};
   Outcome r = feed(o, {0, 1});

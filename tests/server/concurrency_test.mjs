@@ -12,7 +12,7 @@ const client = new OpenAI({ baseURL: server.url + "/v1", apiKey: "none", maxRetr
 
 async function stream(i) {
   const s = await client.chat.completions.create({
-    model: "m", stream: true, stream_options: { include_usage: true }, max_tokens: MAX, temperature: 0.7, seed: i,
+    model: "m", stream: true, stream_options: { include_usage: true }, max_tokens: MAX, temperature: 0, seed: i,
     max_reasoning_tokens: 4, messages: [{ role: "system", content: "You are a helpful assistant. ".repeat(8) },
                                          { role: "user", content: `Question number ${i}` }] });
   let tokens = 0, text = "";

@@ -13,11 +13,11 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "model_loading.h"
+#include "runtime/bundle.h"
 #include "server/engine.h"
 #include "server/prompt.h"
 #include "server/scheduler.h"
 #include "server/server.h"
-#include "tokenizer/tokenizer.h"
 
 namespace {
 
@@ -89,8 +89,7 @@ std::function<int()> setup(CLI::App& app) {
     signal(SIGPIPE, SIG_IGN);
 
     auto loaded = cli::open_model(o->model, o->verbose);
-    Tokenizer tokenizer = load_tokenizer(o->model);
-    server::PromptBuilder prompts(tokenizer, o->model);
+    server::PromptBuilder prompts(loaded.require_tokenizer(), o->model);
     server::ModelEngine engine(*loaded.model, o->parallel, o->ctx);
     server::SchedulerOptions so;
     so.prefill_chunk = o->prefill_chunk;
