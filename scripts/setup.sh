@@ -8,7 +8,7 @@ DEBS=(
   build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev            # libFuzzer + ASan/UBSan builds
   libgtest-dev libgmock-dev libbenchmark-dev
-  libpcre2-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libfmt-dev
+  libpcre2-dev libicu-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libfmt-dev
   libopenblas-dev libopenmpi-dev openmpi-bin
   python3-torch python3-numpy python3-jinja2   # independent numeric / template references
   chromium                                    # web page end-to-end tests
