@@ -19,7 +19,7 @@ echo "== batching: 1 vs 8 concurrent streams =="
 
 echo "== wrk load test =="
 port=18089
-"$bin" serve -m "$model" --port $port --parallel 8 --ctx 1024 > /tmp/sputnik-bench-serve.log 2>&1 &
+"$bin" serve -m "$model" --port $port --parallel 8 --ctx 1024 -t 1 > /tmp/sputnik-bench-serve.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/health >/dev/null && break; sleep 0.2; done
