@@ -4,6 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const log = $("log");
 const input = $("input");
 const history = [];  // {role, content}; the thinking of earlier answers is not sent back
@@ -69,7 +70,7 @@ function closeThinking(view, tokens, seconds) {
   if (!view.thinking || !view.thinking.classList.contains("streaming")) return;
   view.thinking.classList.remove("streaming");
   view.thinking.open = false;
-  view.summary.textContent = `Thought for ${seconds.toFixed(1)} s (${tokens} tokens)`;
+  view.summary.textContent = `Thought for ${seconds.toFixed(1)} s (${plural(tokens, "token")})`;
   view.thinkTokens = tokens;
   view.thinkSeconds = seconds;
 }
@@ -132,7 +133,7 @@ async function send(text) {
               ensureThinking(view);
               view.reasoning.textContent += d.reasoning_content;
               thinkDeltas++;
-              view.summary.textContent = `Thinking… (${thinkDeltas} tokens)`;
+              view.summary.textContent = `Thinking… (${plural(thinkDeltas, "token")})`;
               tick();
             }
             if (d.content) {
@@ -158,12 +159,12 @@ async function send(text) {
     if (view.thinking) {
       const tokens = usage ? usage.completion_tokens_details.reasoning_tokens : thinkDeltas;
       if (view.thinking.classList.contains("streaming")) closeThinking(view, tokens, (end - t0) / 1000);
-      else view.summary.textContent = `Thought for ${view.thinkSeconds.toFixed(1)} s (${tokens} tokens)`;
+      else view.summary.textContent = `Thought for ${view.thinkSeconds.toFixed(1)} s (${plural(tokens, "token")})`;
     }
     const tokens = usage ? usage.completion_tokens : deltas;
     const secs = tFirst === null ? 0 : (end - tFirst) / 1000;
     const rate = secs > 0 ? tokens / secs : 0;
-    view.stats.textContent = `${tokens} tokens · ${rate.toFixed(1)} tokens/s` + (finish ? ` · ${finish}` : "");
+    view.stats.textContent = `${plural(tokens, "token")} · ${rate.toFixed(1)} tokens/s` + (finish ? ` · ${finish}` : "");
     $("speed").textContent = `${rate.toFixed(1)} tokens/s`;
     history.push({ role: "assistant", content: answer });
     controller = null;
