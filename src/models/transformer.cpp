@@ -26,6 +26,8 @@ Transformer::Transformer(std::shared_ptr<const WeightStore> weights, ModelConfig
 
 void Transformer::forward(const Batch& batch, KVCache& cache, float* logits) {
   prepare(batch, cache);
+  if (!logits && batch.n_logits() > 0)
+    fail("forward: logits requested for {} tokens but no output buffer given", batch.n_logits());
   const int64_t n = batch.size(), d = config_.hidden_size;
   const float eps = float(config_.rms_norm_eps);
   std::vector<float> x(size_t(n * d)), h(size_t(n * d)), y(size_t(n * d));
@@ -44,10 +46,7 @@ void Transformer::forward(const Batch& batch, KVCache& cache, float* logits) {
   int64_t m = 0;
   for (int64_t t = 0; t < n; ++t)
     if (batch.want_logits[size_t(t)]) rms_norm(x.data() + t * d, final_norm_.data(), 1, d, eps, h.data() + (m++) * d);
-  if (m > 0) {
-    if (!logits) fail("forward: logits requested for {} tokens but no output buffer given", m);
-    head_(h.data(), m, logits);
-  }
+  if (m > 0) head_(h.data(), m, logits);
   commit(batch, cache);
 }
 
