@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Side-by-side speed of llama.cpp and sputnik on the same GGUF files (issue 2, point 6):
+# `llama-bench -t 2 -p 512 -n 128 -r 1` and `sputnik bench -t 2 -p 512 -n 128 --json`,
+# alternated per model (which engine goes first flips every round so that drifting machine load
+# hits both alike), ROUNDS rounds, medians reported; plus the machine's read bandwidth from
+# bandwidth_bench (2 threads, 1 GiB) before and after, and `uptime` at start and end.
+# Prints a markdown table (docs/performance.md) and leaves the raw numbers in $OUT/raw.tsv.
+#
+#   bench/compare/speed.sh [-r ROUNDS] MODEL.gguf ...
+# Environment: SPUTNIK (default build-perf/sputnik), BANDWIDTH (default next to SPUTNIK),
+# LLAMA_DIR (default /work/llama.cpp), OUT (default a new temp dir), THREADS (default 2).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+SPUTNIK="${SPUTNIK:-$ROOT/build-perf/sputnik}"
+BANDWIDTH="${BANDWIDTH:-$(dirname "$SPUTNIK")/bandwidth_bench}"
+LLAMA_BENCH="${LLAMA_DIR:-/work/llama.cpp}/build/bin/llama-bench"
+THREADS="${THREADS:-2}"
+ROUNDS=3
+if [ "${1:-}" = "-r" ]; then ROUNDS="$2"; shift 2; fi
+[ $# -gt 0 ] || { echo "usage: $0 [-r ROUNDS] MODEL.gguf ..." >&2; exit 2; }
+OUT="${OUT:-$(mktemp -d)}"
+mkdir -p "$OUT"
+RAW="$OUT/raw.tsv"
+: >"$RAW"
+
+bandwidth() {  # GB/s of a 2-thread streaming read of 1 GiB
+  "$BANDWIDTH" --benchmark_filter="BM_ReadBandwidth/$THREADS/1024" --benchmark_format=json 2>/dev/null |
+    /usr/bin/python3 -c "import json,sys; print(round(json.load(sys.stdin)['benchmarks'][0]['GB/s']/1e9, 2))"
+}
+
+run_llama() {  # model round -> rows "model round llama.cpp pp|tg tok/s"
+  "$LLAMA_BENCH" -m "$1" -t "$THREADS" -p 512 -n 128 -r 1 -o jsonl 2>/dev/null |
+    /usr/bin/python3 -c "
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    test = 'pp' if r['n_prompt'] else 'tg'
+    print(f'$1\t$2\tllama.cpp\t{test}\t{r[\"avg_ts\"]:.3f}')" >>"$RAW"
+}
+
+run_sputnik() {
+  "$SPUTNIK" bench -m "$1" -t "$THREADS" -p 512 -n 128 --json 2>/dev/null | tail -1 |
+    /usr/bin/python3 -c "
+import json, sys
+r = json.load(sys.stdin)
+print(f'$1\t$2\tsputnik\tpp\t{r[\"prefill_tps\"]:.3f}')
+print(f'$1\t$2\tsputnik\ttg\t{r[\"decode_tps\"]:.3f}')
+print(f'$1\t$2\tsputnik\tbytes\t{r[\"active_weight_bytes\"]:.0f}')" >>"$RAW"
+}
+
+load_start="$(uptime | sed 's/.*load average: //')"
+date_start="$(date -u +%H:%M)"
+bw_start="$(bandwidth)"
+for ((r = 1; r <= ROUNDS; r++)); do
+  for m in "$@"; do
+    if ((r % 2)); then run_llama "$m" "$r"; run_sputnik "$m" "$r"
+    else run_sputnik "$m" "$r"; run_llama "$m" "$r"; fi
+    echo "round $r $(basename "$m") done ($(uptime | sed 's/.*load average: //'))" >&2
+  done
+done
+bw_end="$(bandwidth)"
+load_end="$(uptime | sed 's/.*load average: //')"
+date_end="$(date -u +%H:%M)"
+
+/usr/bin/python3 - "$RAW" "$bw_start" "$bw_end" <<'EOF'
+import collections, os, statistics, sys
+raw, bw_start, bw_end = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+bw = max(bw_start, bw_end)  # the machine's bandwidth; the lower reading is the one load ate
+vals = collections.defaultdict(list)
+order = []
+for line in open(raw):
+    m, r, eng, test, v = line.rstrip("\n").split("\t")
+    if m not in order:
+        order.append(m)
+    vals[(m, eng, test)].append(float(v))
+med = lambda k: statistics.median(vals[k]) if vals[k] else float("nan")
+print("| model (GGUF) | prefill pp512 llama.cpp | prefill sputnik | × | decode tg128 llama.cpp | decode sputnik | × "
+      "| sputnik decode GB/s | % of bandwidth | llama.cpp GB/s |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for m in order:
+    lp, sp = med((m, "llama.cpp", "pp")), med((m, "sputnik", "pp"))
+    lt, st = med((m, "llama.cpp", "tg")), med((m, "sputnik", "tg"))
+    b = med((m, "sputnik", "bytes"))
+    print(f"| {os.path.basename(m)} | {lp:.1f} | {sp:.1f} | {sp / lp:.2f} | {lt:.2f} | {st:.2f} | {st / lt:.2f} "
+          f"| {b * st / 1e9:.2f} | {100 * b * st / 1e9 / bw:.0f}% | {b * lt / 1e9:.2f} |")
+print()
+print(f"rounds per cell: {len(vals[(order[0], 'sputnik', 'tg')])} (median); read bandwidth (bandwidth_bench, "
+      f"2 threads, 1 GiB): {bw_start} GB/s before, {bw_end} GB/s after, {bw} used for the %")
+EOF
+echo "load average (1/5/15 min): $load_start at $date_start UTC; $load_end at $date_end UTC"
+echo "raw numbers: $RAW"
