@@ -5,10 +5,7 @@
 #include <vector>
 
 #include "formats/loader.h"
-
-namespace sputnik {
-struct ModelBundle;
-}
+#include "runtime/bundle.h"
 
 namespace sputnik::cli {
 
