@@ -64,6 +64,10 @@ int main(int argc, char** argv) {
   cp.n_ctx = uint32_t(prompt.size() + n_greedy + 8);
   cp.n_batch = cp.n_ctx;
   cp.n_ubatch = cp.n_ctx;
+  // f32 cache (llama.cpp's default is f16) so the logits compare the engines' math, not the
+  // cache's rounding.
+  cp.type_k = GGML_TYPE_F32;
+  cp.type_v = GGML_TYPE_F32;
   cp.n_threads = 2;
   cp.n_threads_batch = 2;
   llama_context* ctx = llama_init_from_model(model, cp);
