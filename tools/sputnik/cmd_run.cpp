@@ -84,6 +84,7 @@ std::function<int()> setup(CLI::App& app) {
     });
     if (decoder) std::fputs(decoder->flush().c_str(), stdout);
     std::printf("\n");
+    std::fflush(stdout);
     if (o->verbose)
       std::fprintf(stderr, "prompt %lld tokens, %.2f tok/s; generated %zu tokens, %.2f tok/s (%s)\n",
                    (long long)r.prompt_tokens, r.prompt_tokens / std::max(r.prefill_seconds, 1e-9),
