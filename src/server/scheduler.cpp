@@ -207,6 +207,11 @@ void Scheduler::emit(Seq& seq, int32_t token, bool forced, const float* logits) 
   }
   seq.generated.push_back(token);
   seq.next_token = token;
+  {
+    // Counted before the owner hears of the token, so totals never lag behind what it saw.
+    std::lock_guard lock(stats_mu_);
+    stats_.generated_tokens += 1;
+  }
   TokenReply reply;
   if (seq.spec.on_token) {
     try {
@@ -316,7 +321,6 @@ void Scheduler::step() {
   const double now = now_seconds();
   std::lock_guard lock(stats_mu_);
   stats_.steps += 1;
-  stats_.generated_tokens += produced;
   stats_.max_batch = std::max(stats_.max_batch, int64_t(n_decode));
   rate_window_.emplace_back(now, produced);
   while (rate_window_.size() > 1 && now - rate_window_.front().first > 5.0) rate_window_.pop_front();
