@@ -55,6 +55,40 @@ await run("streams a reply with a thinking block, collapsed after with count and
   // Record, inside the page, what the block looks like while reasoning streams into it (a
   // fast model can finish before a poll from here would see it).
   await page.evaluate(() => {
+    // Pace the SSE stream one event per read, as a real network does: a fast local model can
+    // otherwise deliver the whole answer in one read, processed in one task, and the observer
+    // below would only ever see the final state.
+    const realFetch = window.fetch;
+    window.fetch = async (...args) => {
+      const r = await realFetch(...args);
+      if (!r.body) return r;
+      const reader = r.body.getReader();
+      const dec = new TextDecoder(), enc = new TextEncoder();
+      let buf = "";
+      const paced = new ReadableStream({
+        async pull(ctrl) {
+          for (;;) {
+            const cut = buf.indexOf("\n\n");
+            if (cut >= 0) {
+              const event = buf.slice(0, cut + 2);
+              buf = buf.slice(cut + 2);
+              await new Promise((res) => setTimeout(res, 2));
+              ctrl.enqueue(enc.encode(event));
+              return;
+            }
+            const { value, done } = await reader.read();
+            if (done) {
+              if (buf) ctrl.enqueue(enc.encode(buf));
+              buf = "";
+              ctrl.close();
+              return;
+            }
+            buf += dec.decode(value, { stream: true });
+          }
+        },
+      });
+      return new Response(paced, { status: r.status, statusText: r.statusText, headers: r.headers });
+    };
     window.__seen = [];
     new MutationObserver(() => {
       const d = document.querySelector("details.thinking");
