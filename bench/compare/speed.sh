@@ -26,7 +26,7 @@ RAW="$OUT/raw.tsv"
 
 bandwidth() {  # GB/s of a 2-thread streaming read of 1 GiB
   "$BANDWIDTH" --benchmark_filter="BM_ReadBandwidth/$THREADS/1024" --benchmark_format=json 2>/dev/null |
-    /usr/bin/python3 -c "import json,sys; print(round(json.load(sys.stdin)['benchmarks'][0]['GB/s']/1e9, 2))"
+    /usr/bin/python3 -c "import json,sys; print(round(json.load(sys.stdin)['benchmarks'][0]['GB/s'], 2))"
 }
 
 run_llama() {  # model round -> rows "model round llama.cpp pp|tg tok/s"
