@@ -1,7 +1,6 @@
 #include "server/prompt.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include "core/error.h"
 #include "server/api_error.h"
@@ -10,7 +9,6 @@
 namespace sputnik::server {
 namespace {
 
-namespace fs = std::filesystem;
 
 class DecoderText : public TokenText {
  public:
@@ -33,21 +31,8 @@ std::unique_ptr<TokenText> make_token_text(const Tokenizer& tokenizer) {
   return std::make_unique<DecoderText>(tokenizer);
 }
 
-PromptBuilder::PromptBuilder(Tokenizer tokenizer, const std::string& model_path)
-    : tok_(std::move(tokenizer)) {
-  std::error_code ec;
-  if (fs::is_directory(model_path, ec)) {
-    template_ = std::make_shared<ChatTemplate>(ChatTemplate::from_folder(model_path));
-  } else {
-    // A GGUF file: the built-in template of the family its vocabulary belongs to.
-    const bool chatml = tok_.token_id("<|im_start|>") >= 0;
-    template_ = std::make_shared<ChatTemplate>(ChatTemplate::builtin(chatml ? "qwen2" : "deepseek_v3"));
-    if (tok_.bos_id() >= 0 || tok_.eos_id() >= 0)
-      template_ = std::make_shared<ChatTemplate>(ChatTemplate::from_string(
-          template_->source(), template_->name(),
-          tok_.bos_id() >= 0 ? std::optional(tok_.token_to_piece(tok_.bos_id())) : std::nullopt,
-          tok_.eos_id() >= 0 ? std::optional(tok_.token_to_piece(tok_.eos_id())) : std::nullopt));
-  }
+PromptBuilder::PromptBuilder(Tokenizer tokenizer, ChatTemplate chat_template)
+    : tok_(std::move(tokenizer)), template_(std::make_shared<ChatTemplate>(std::move(chat_template))) {
   auto add = [&](int32_t id) {
     if (id >= 0 && std::find(stop_ids_.begin(), stop_ids_.end(), id) == stop_ids_.end())
       stop_ids_.push_back(id);

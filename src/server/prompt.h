@@ -28,7 +28,9 @@ struct Prompt {
 class PromptBuilder {
  public:
   // `model_path`: the folder (or file) given to -m; its tokenizer_config.json is read if any.
-  PromptBuilder(Tokenizer tokenizer, const std::string& model_path);
+  // The template comes from the model bundle (runtime/bundle.h): the folder's own, the GGUF's
+  // tokenizer.chat_template, or the built-in one of its architecture.
+  PromptBuilder(Tokenizer tokenizer, ChatTemplate chat_template);
 
   Prompt chat(const std::vector<ChatMessage>& messages) const;
   Prompt completion(const std::string& text) const;
