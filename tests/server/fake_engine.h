@@ -2,8 +2,11 @@
 // A stand-in model for scheduler tests: its "KV cache" is the token list of each slot, and the
 // next token is a hash of the whole slot history, so any mistake in batching, positions or
 // prefix reuse changes the output. It checks batches as Model::forward does.
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "server/engine.h"
@@ -25,6 +28,8 @@ class FakeEngine : public Engine {
   }
 
   void forward(const Batch& b, float* logits) override {
+    // A test that needs several requests queued before the first step holds the engine here.
+    while (hold.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ++calls;
     max_batch_seen = std::max<int64_t>(max_batch_seen, b.size());
     std::vector<int> per_slot(cache_.size(), 0);
@@ -60,6 +65,7 @@ class FakeEngine : public Engine {
   }
 
   int64_t calls = 0, max_batch_seen = 0, max_slots_in_one_call = 0;
+  std::atomic<bool> hold{false};
 
  private:
   int64_t ctx_;

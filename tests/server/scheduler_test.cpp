@@ -77,11 +77,15 @@ TEST(Scheduler, ConcurrentSequencesMatchSingleRunsAndShareSteps) {
   {
     SchedulerOptions o;
     o.prefill_chunk = 7;  // prompts span several steps, mixed with decoding
+    // Queue every request before the first step, so batching does not depend on how fast the
+    // scheduler thread happens to run on a busy machine.
+    engine.hold = true;
     Scheduler sched(engine, o);
     for (int i = 0; i < 10; ++i) {  // more requests than slots: the rest queue
       cs.push_back(std::make_unique<Collector>());
       sched.submit(cs.back()->spec(prompt_of(i, 5 + i * 3), 20 + i));
     }
+    engine.hold = false;
     for (auto& c : cs) c->wait();
     EXPECT_EQ(sched.stats().generated_tokens, [] { int64_t n = 0; for (int i = 0; i < 10; ++i) n += 20 + i; return n; }());
   }
