@@ -3,12 +3,15 @@
 //   (a) a DeepSeek-V3-style MoE: hidden 256, 4 layers (1 dense + 3 MoE), 8 routed experts top-2,
 //       1 shared, MLA ranks 64, vocab 4096
 //   (b) a dense Qwen2-style model: hidden 384, 6 layers, vocab 4096
-// Reports tokens/s. Random weights and tokens: speed does not depend on the values.
+// Reports tokens/s. Random weights and tokens: speed does not depend on the values. The /bf16
+// variants train with TrainOptions::bf16. BM_Peak* measure the GEMM peaks that MFU is reported
+// against: OpenBLAS sgemm (gemm_f32) and our AVX-512 BF16 GEMM (gemm_bf16), 2048³ products.
 #include <benchmark/benchmark.h>
 
 #include <random>
 
 #include "core/threads.h"
+#include "kernels/matmul.h"
 #include "models/config.h"
 #include "train/adamw.h"
 #include "train/model.h"
@@ -37,7 +40,7 @@ json qwen2_dense() {
 void train_step(benchmark::State& state, const json& cfg) {
   set_num_threads(int(state.range(0)));
   const int64_t B = 8, S = 256;
-  TrainModel m(parse_model_config(cfg, "bench"));
+  TrainModel m(parse_model_config(cfg, "bench"), {.bf16 = state.range(1) != 0});
   m.init_random(1);
   AdamW opt(m.params(), m.data().size(), {});
   std::mt19937 rng(2);
@@ -60,8 +63,27 @@ void train_step(benchmark::State& state, const json& cfg) {
 void BM_TrainDeepSeekMoE(benchmark::State& s) { train_step(s, deepseek_moe()); }
 void BM_TrainQwen2Dense(benchmark::State& s) { train_step(s, qwen2_dense()); }
 
-BENCHMARK(BM_TrainDeepSeekMoE)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
-BENCHMARK(BM_TrainQwen2Dense)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+// Args: threads, bf16.
+BENCHMARK(BM_TrainDeepSeekMoE)->ArgNames({"threads", "bf16"})->ArgsProduct({{1, 2}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_TrainQwen2Dense)->ArgNames({"threads", "bf16"})->ArgsProduct({{1, 2}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+
+void gemm_peak(benchmark::State& state, bool bf16) {
+  set_num_threads(int(state.range(0)));
+  const int64_t n = 2048;
+  std::vector<float> a(size_t(n * n), 0.5f), b(size_t(n * n), 0.25f), c(size_t(n * n));
+  for (auto _ : state) {
+    if (bf16) gemm_bf16(false, true, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    else gemm_f32(false, true, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOPs"] = benchmark::Counter(2.0 * double(n * n * n) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+void BM_PeakSgemm(benchmark::State& s) { gemm_peak(s, false); }
+void BM_PeakBf16Gemm(benchmark::State& s) { gemm_peak(s, true); }
+BENCHMARK(BM_PeakSgemm)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_PeakBf16Gemm)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
 }  // namespace
 

@@ -8,12 +8,14 @@
 #include "core/error.h"
 #include "formats/weight_store.h"
 #include "kernels/matmul.h"
+#include "train/balance_loss.h"
 #include "train/cross_entropy.h"
 #include "train/embedding.h"
 #include "train/gqa.h"
 #include "train/linear.h"
 #include "train/mla.h"
 #include "train/moe.h"
+#include "train/precision.h"
 #include "train/rmsnorm.h"
 
 namespace sputnik::train {
@@ -168,7 +170,8 @@ std::unique_ptr<TrainModel::Layer> TrainModel::add_layer(int64_t l) {
   return L;
 }
 
-TrainModel::TrainModel(const ModelConfig& c) : config_(c), acts_(std::make_unique<Acts>()) {
+TrainModel::TrainModel(const ModelConfig& c, TrainOptions options)
+    : config_(c), options_(options), acts_(std::make_unique<Acts>()) {
   if (c.attention_bias && c.is_deepseek()) fail("train: DeepSeek attention_bias = true is not supported");
   const int64_t C = c.hidden_size, V = c.vocab_size;
   add("model.embed_tokens.weight", {V, C}, true);
@@ -249,6 +252,7 @@ float TrainModel::run(const int32_t* tokens, const int32_t* targets, int64_t B, 
   const bool use_mtp = mtp_weight != 0.0f;
   if (use_mtp && !mtp_) fail("train: an MTP loss weight needs a model with num_nextn_predict_layers >= 1");
   if (use_mtp && S < 2) fail("train: the MTP loss needs sequences of at least 2 tokens");
+  const BF16Scope precision(options_.bf16);
   float* P = data_.data();
   float* G = grads_.data();
   auto at = [&](size_t off) -> float* { return off == kNone ? nullptr : P + off; };
@@ -297,7 +301,9 @@ float TrainModel::run(const int32_t* tokens, const int32_t* targets, int64_t B, 
     for (size_t i = 0; i < x.size(); ++i) x[i] = L.h[i] + tmp[i];
   };
   // In place: dx holds d(block output) on entry and d(block input) on return.
-  auto block_backward = [&](Layer& L, std::vector<float>& dx, const int32_t* pos, int64_t b, int64_t s) {
+  // balance_weight: this layer's weight of the balance loss in the total (0 for the MTP block).
+  auto block_backward = [&](Layer& L, std::vector<float>& dx, const int32_t* pos, int64_t b, int64_t s,
+                            float balance_weight) {
     const int64_t n = b * s;
     std::vector<float> dn(dx.size(), 0.0f);
     if (L.moe) {
@@ -305,7 +311,7 @@ float TrainModel::run(const int32_t* tokens, const int32_t* targets, int64_t B, 
       g.gate = gat(L.router);
       for (const auto& e : L.experts) g.experts.push_back({gat(e[0]), gat(e[1]), gat(e[2])});
       if (L.sg != kNone) g.shared = {gat(L.sg), gat(L.su), gat(L.sd)};
-      moe_backward(moe_w(L), g, L.n2.data(), n, dx.data(), L.moe_acts, dn.data());
+      moe_backward(moe_w(L), g, L.n2.data(), n, dx.data(), L.moe_acts, dn.data(), {s, balance_weight});
     } else {
       mlp_backward(mlp_w(L), MlpGrads{gat(L.gate), gat(L.up), gat(L.down)}, L.n2.data(), n, dx.data(), L.mlp, dn.data());
     }
@@ -327,6 +333,15 @@ float TrainModel::run(const int32_t* tokens, const int32_t* targets, int64_t B, 
   std::vector<float> x(size_t(T * C));
   embedding_forward(x.data(), tokens, P + embed, T, V, C);
   for (auto& L : layers_) block_forward(*L, x, A.pos.data(), B, S);
+  int64_t n_moe = 0;
+  double balance = 0;
+  for (const auto& L : layers_) {
+    if (!L->moe) continue;
+    ++n_moe;
+    balance += seq_balance_forward(router_spec(c), L->moe_acts.scores.data(), L->moe_acts.idx.data(), B, S);
+  }
+  balance_loss_ = n_moe ? float(balance / double(n_moe)) : 0.0f;
+  const float alpha = n_moe ? options_.seq_aux_alpha : 0.0f;
   A.x_final = x;
   A.n_final.resize(x.size());
   A.rstd_final.resize(size_t(T));
@@ -375,7 +390,7 @@ float TrainModel::run(const int32_t* tokens, const int32_t* targets, int64_t B, 
     linear_forward(m_logits.data(), m_xn.data(), P + head, nullptr, T1, C, V);
     mtp_loss_ = cross_entropy_forward(m_lse.data(), m_logits.data(), mtp_tgt.data(), T1, V);
   }
-  const float loss = main_loss_ + mtp_weight * mtp_loss_;
+  const float loss = main_loss_ + mtp_weight * mtp_loss_ + alpha * balance_loss_;
   if (!backward) return loss;
 
   // ---- backward (every op adds into its gradient buffers)
@@ -385,7 +400,7 @@ float TrainModel::run(const int32_t* tokens, const int32_t* targets, int64_t B, 
     cross_entropy_backward(dlog.data(), m_logits.data(), m_lse.data(), mtp_tgt.data(), T1, V, mtp_weight);
     linear_backward(dxn.data(), G + head, nullptr, dlog.data(), m_xn.data(), P + head, T1, C, V);
     rmsnorm_backward(dmx.data(), G + mtp_norm_, dxn.data(), m_x.data(), P + mtp_norm_, m_rstd.data(), T1, C);
-    block_backward(*mtp_, dmx, mtp_pos.data(), B, S1);
+    block_backward(*mtp_, dmx, mtp_pos.data(), B, S1, 0.0f);
     std::vector<float> dcat(size_t(T1 * 2 * C), 0.0f), den(size_t(T1 * C)), dhn(size_t(T1 * C)),
         de(size_t(T1 * C), 0.0f), dh(size_t(T1 * C), 0.0f);
     linear_backward(dcat.data(), G + eh_proj_, nullptr, dmx.data(), m_cat.data(), P + eh_proj_, T1, 2 * C, C);
@@ -405,7 +420,9 @@ float TrainModel::run(const int32_t* tokens, const int32_t* targets, int64_t B, 
     linear_backward(dn.data(), G + head, nullptr, dlogits.data(), A.n_final.data(), P + head, T, C, V);
   }
   rmsnorm_backward(dx.data(), G + norm, dn.data(), A.x_final.data(), P + norm, A.rstd_final.data(), T, C);
-  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) block_backward(**it, dx, A.pos.data(), B, S);
+  const float layer_balance = alpha != 0.0f ? alpha / float(n_moe) : 0.0f;
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it)
+    block_backward(**it, dx, A.pos.data(), B, S, layer_balance);
   embedding_backward(G + embed, dx.data(), tokens, T, C);
   return loss;
 }

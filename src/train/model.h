@@ -21,6 +21,18 @@ class WeightStore;
 
 namespace sputnik::train {
 
+// Compute options; the defaults are plain f32 training without the balance loss.
+struct TrainOptions {
+  // Every matmul (forward and backward, weights and activations alike) takes bf16-rounded inputs
+  // with f32 accumulation (AVX-512 BF16 where the CPU has it); master weights, gradients,
+  // norms, softmax and the loss stay f32.
+  bool bf16 = false;
+  // α of DeepSeek-V3's sequence-wise balance loss (balance_loss.h); 0 disables it. The loss adds
+  // α · mean over the main model's MoE layers of (mean over sequences of Σ_i f_i·P_i). The MTP
+  // module's MoE block is not part of it (its router learns from the MTP loss only).
+  float seq_aux_alpha = 0.0f;
+};
+
 struct Param {
   std::string name;             // HF name, e.g. "model.layers.0.self_attn.q_proj.weight"
   std::vector<int64_t> shape;   // PyTorch order
@@ -31,12 +43,14 @@ struct Param {
 
 class TrainModel {
  public:
-  explicit TrainModel(const ModelConfig& config);
+  explicit TrainModel(const ModelConfig& config, TrainOptions options = {});
   ~TrainModel();
   TrainModel(const TrainModel&) = delete;
   TrainModel& operator=(const TrainModel&) = delete;
 
   const ModelConfig& config() const { return config_; }
+  const TrainOptions& options() const { return options_; }
+  void set_options(const TrainOptions& options) { options_ = options; }
   const std::vector<Param>& params() const { return params_; }
   const Param& param(const std::string& name) const;  // throws Error when absent
   float* data(const std::string& name) { return data_.data() + param(name).offset; }
@@ -52,13 +66,18 @@ class TrainModel {
 
   void zero_grad();
   // tokens, targets: [B, S] (targets[s] = tokens[s+1] for next-token training); targets may hold
-  // -100 (ignored). Returns mean loss + mtp_weight · MTP loss (the MTP term needs an MTP module).
+  // -100 (ignored). Returns mean loss + mtp_weight · MTP loss (the MTP term needs an MTP module)
+  // + seq_aux_alpha · balance loss.
   float forward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t S, float mtp_weight = 0.0f);
   // Forward, then adds the gradient of that loss into grads(). Returns the loss.
   float forward_backward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t S,
                          float mtp_weight = 0.0f);
   float last_main_loss() const { return main_loss_; }
   float last_mtp_loss() const { return mtp_loss_; }
+  // The sequence-wise balance loss of the last forward before α (mean over the main model's MoE
+  // layers of the mean over sequences of Σ_i f_i·P_i, which is 1 for perfectly uniform routing
+  // and scores), computed whatever α is so it can be logged; 0 without MoE layers.
+  float last_balance_loss() const { return balance_loss_; }
   bool has_mtp() const { return mtp_ != nullptr; }
 
   // Tokens each routed expert received in the last forward, per MoE layer (for load balancing).
@@ -72,13 +91,14 @@ class TrainModel {
   size_t add(const std::string& name, std::vector<int64_t> shape, bool decay, bool trainable = true);
 
   ModelConfig config_;
+  TrainOptions options_;
   std::vector<Param> params_;
   std::vector<float> data_, grads_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::unique_ptr<Acts> acts_;
   std::unique_ptr<Layer> mtp_;  // the MTP module's block, with its extra weights
   size_t enorm_ = 0, hnorm_ = 0, eh_proj_ = 0, mtp_norm_ = 0;
-  float main_loss_ = 0.0f, mtp_loss_ = 0.0f;
+  float main_loss_ = 0.0f, mtp_loss_ = 0.0f, balance_loss_ = 0.0f;
 };
 
 }  // namespace sputnik::train

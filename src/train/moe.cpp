@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/threads.h"
+#include "train/balance_loss.h"
 #include "train/linear.h"
 
 namespace sputnik::train {
@@ -60,7 +61,7 @@ void moe_forward(const MoeWeights& w, const float* x, int64_t T, float* out, Moe
 }
 
 void moe_backward(const MoeWeights& w, const MoeGrads& g, const float* x, int64_t T, const float* dout,
-                  const MoeActs& a, float* dx) {
+                  const MoeActs& a, float* dx, const MoeBalance& balance) {
   const RouterSpec& r = w.router;
   const int64_t E = r.n_experts, K = r.top_k, C = w.C;
   if (w.shared.F > 0) mlp_backward(w.shared, g.shared, x, T, dout, a.shared_acts, dx);
@@ -98,6 +99,12 @@ void moe_backward(const MoeWeights& w, const MoeGrads& g, const float* x, int64_
   }
   std::vector<float> dlogits(size_t(T * E), 0.0f);
   router_backward(r, dlogits.data(), dweights.data(), a.scores.data(), a.idx.data(), T);
+  if (balance.weight != 0.0f) {
+    if (balance.seq_len <= 0 || T % balance.seq_len != 0)
+      fail("moe: {} tokens are not whole sequences of {}", T, balance.seq_len);
+    seq_balance_backward(r, dlogits.data(), a.scores.data(), a.idx.data(), T / balance.seq_len, balance.seq_len,
+                         balance.weight);
+  }
   linear_backward(dx, g.gate, nullptr, dlogits.data(), x, w.gate, T, C, E);
 }
 

@@ -36,9 +36,16 @@ struct MoeActs {
   std::vector<int64_t> load() const;  // tokens per expert, for balance statistics
 };
 
+// The sequence-wise balance loss's share of the backward (balance_loss.h): the T tokens are
+// n_seq = T / seq_len sequences, and the layer's term in the total loss has weight `weight`.
+struct MoeBalance {
+  int64_t seq_len = 0;
+  float weight = 0.0f;
+};
+
 void moe_forward(const MoeWeights& w, const float* x, int64_t T, float* out, MoeActs& acts);
-// Adds into dx and the gradients.
+// Adds into dx and the gradients (of the balance term too when `balance` has a nonzero weight).
 void moe_backward(const MoeWeights& w, const MoeGrads& g, const float* x, int64_t T, const float* dout,
-                  const MoeActs& acts, float* dx);
+                  const MoeActs& acts, float* dx, const MoeBalance& balance = {});
 
 }  // namespace sputnik::train

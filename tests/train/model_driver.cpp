@@ -50,11 +50,12 @@ json deepseek_v2() {
           {"tie_word_embeddings", true}, {"hidden_act", "silu"}};
 }
 
-void run_case(const fs::path& root, const std::string& name, const json& cfg, uint64_t seed, float mtp_weight = 0.0f) {
+void run_case(const fs::path& root, const std::string& name, const json& cfg, uint64_t seed, float mtp_weight = 0.0f,
+              float balance_alpha = 0.0f) {
   const fs::path dir = root / name;
   fs::create_directories(dir);
   std::ofstream(dir / "config.json") << cfg.dump(1);
-  TrainModel m(parse_model_config(cfg, name));
+  TrainModel m(parse_model_config(cfg, name), {.seq_aux_alpha = balance_alpha});
   // Larger than HF's 0.02 so that every nonlinearity matters in the comparison.
   m.init_random(seed, 0.2f);
   std::mt19937 rng{static_cast<uint32_t>(seed)};
@@ -73,6 +74,7 @@ void run_case(const fs::path& root, const std::string& name, const json& cfg, ui
   m.zero_grad();
   const float loss = m.forward_backward(tokens.data(), targets.data(), B, S, mtp_weight);
   testing::write_npy((dir / "mtp_weight.npy").string(), std::vector<float>{mtp_weight}, {});
+  testing::write_npy((dir / "balance_alpha.npy").string(), std::vector<float>{balance_alpha}, {});
   testing::write_npy((dir / "tokens.npy").string(), tokens, {B, S});
   testing::write_npy((dir / "targets.npy").string(), targets, {B, S});
   testing::write_npy((dir / "loss.npy").string(), std::vector<float>{loss}, {});
@@ -99,6 +101,9 @@ int main(int argc, char** argv) {
     run_case(argv[1], "qwen2", qwen2(), 1);
     run_case(argv[1], "deepseek_v3", deepseek_v3(), 2, 0.3f);  // with the MTP module
     run_case(argv[1], "deepseek_v2", deepseek_v2(), 3);
+    // The sequence-wise balance loss with a large α, so that it visibly moves the routers.
+    run_case(argv[1], "v3_balance", deepseek_v3(), 4, 0.0f, 0.7f);
+    run_case(argv[1], "v2_balance", deepseek_v2(), 5, 0.0f, 0.7f);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_model_driver: %s\n", e.what());
     return 1;

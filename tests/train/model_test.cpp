@@ -83,6 +83,115 @@ TEST(TrainModel, FiniteDifferencesMtp) {
   EXPECT_THROW(plain.forward(tok.data(), tgt.data(), B, S, lambda), Error);  // no MTP module
 }
 
+TEST(TrainModel, FiniteDifferencesBalanceLoss) {
+  const float alpha = 0.5f;  // far above real runs' 1e-4 so the term dominates the router's gradient
+  TrainModel m(parse_model_config(tiny_v3(), "tiny_v3"), {.seq_aux_alpha = alpha});
+  m.init_random(13, 0.3f);
+  const int64_t B = 2, S = 5;
+  std::vector<int32_t> tok = {2, 6, 1, 8, 3, 4, 4, 9, 0, 11};
+  std::vector<int32_t> tgt = {6, 1, 8, 3, -100, 4, 9, 0, 11, -100};
+  m.zero_grad();
+  const float total = m.forward_backward(tok.data(), tgt.data(), B, S);
+  EXPECT_GT(m.last_balance_loss(), 0.0f);
+  EXPECT_NEAR(total, m.last_main_loss() + alpha * m.last_balance_loss(), 1e-5);
+  const std::string gate = "model.layers.1.mlp.gate.weight";
+  const std::vector<float> g_alpha(m.grad(gate), m.grad(gate) + m.param(gate).size);
+  const auto load0 = m.expert_load();
+  std::mt19937 rng(14);
+  auto loss = [&] {
+    const double l = m.forward(tok.data(), tgt.data(), B, S);
+    EXPECT_EQ(m.expert_load(), load0) << "routing changed under a probe";
+    return l;
+  };
+  const testing::GradCheck opt{.samples = 10, .eps = 2e-3f, .rtol = 3e-2, .atol = 3e-4, .norm_rtol = 2e-2};
+  for (const char* name : {"model.layers.1.mlp.gate.weight", "model.layers.1.post_attention_layernorm.weight",
+                           "model.layers.0.self_attn.q_a_proj.weight", "model.embed_tokens.weight"}) {
+    testing::expect_grad(name, m.data(name), m.grad(name), m.param(name).size, loss, rng, opt);
+  }
+  // The same model without the term: the loss drops by α·balance and the router's gradient changes.
+  m.set_options({});
+  m.zero_grad();
+  const float plain = m.forward_backward(tok.data(), tgt.data(), B, S);
+  EXPECT_NEAR(plain, m.last_main_loss(), 1e-6);
+  double diff = 0;
+  for (size_t i = 0; i < g_alpha.size(); ++i) diff = std::max(diff, double(std::abs(g_alpha[i] - m.grad(gate)[i])));
+  EXPECT_GT(diff, 1e-4);
+  // Qwen2 has no MoE layer: nothing to balance.
+  TrainModel q(parse_model_config(tiny_qwen2(), "tiny_qwen2"), {.seq_aux_alpha = alpha});
+  q.init_random(1);
+  std::vector<int32_t> qt = {1, 2, 3}, qy = {2, 3, 4};
+  const float ql = q.forward(qt.data(), qy.data(), 1, 3);
+  EXPECT_NEAR(ql, q.last_main_loss(), 1e-6);
+  EXPECT_EQ(q.last_balance_loss(), 0.0f);
+}
+
+TEST(TrainModel, Bf16GradientsCloseToF32) {
+  for (const json& cfg : {tiny_qwen2(), tiny_v3()}) {
+    const ModelConfig c = parse_model_config(cfg, "tiny");
+    TrainModel f32(c), bf(c, {.bf16 = true});
+    f32.init_random(21, 0.2f);
+    bf.data() = f32.data();
+    std::mt19937 rng(22);
+    std::uniform_int_distribution<int32_t> tok(0, int32_t(c.vocab_size - 1));
+    const int64_t B = 2, S = 12;
+    std::vector<int32_t> x(size_t(B * S)), y(size_t(B * S));
+    for (auto& t : x) t = tok(rng);
+    for (auto& t : y) t = tok(rng);
+    f32.zero_grad();
+    bf.zero_grad();
+    const float l32 = f32.forward_backward(x.data(), y.data(), B, S);
+    const float l16 = bf.forward_backward(x.data(), y.data(), B, S);
+    EXPECT_NEAR(l16, l32, 1e-2f * l32) << c.model_type;
+    const bool same_routing = f32.expert_load() == bf.expert_load();
+    double diff2 = 0, ref2 = 0;
+    for (const Param& p : f32.params()) {
+      if (!p.trainable) continue;
+      double d2 = 0, r2 = 0;
+      for (size_t i = p.offset; i < p.offset + p.size; ++i) {
+        const double d = double(bf.grads()[i]) - f32.grads()[i];
+        d2 += d * d;
+        r2 += double(f32.grads()[i]) * f32.grads()[i];
+      }
+      diff2 += d2;
+      ref2 += r2;
+      // Per tensor only where routing agreed (a flipped choice moves whole expert gradients).
+      if (same_routing && r2 > 1e-12) {
+        EXPECT_LT(std::sqrt(d2 / r2), 6e-2) << c.model_type << " " << p.name;
+      }
+    }
+    const double rel = std::sqrt(diff2 / ref2);  // all gradients together
+    EXPECT_LT(rel, 3e-2) << c.model_type;
+    EXPECT_GT(rel, 1e-5) << c.model_type << ": bf16 gradients equal f32's, so bf16 was not used";
+  }
+}
+
+TEST(TrainModel, Bf16TrainingLowersTheLossLikeF32) {
+  const ModelConfig c = parse_model_config(tiny_qwen2(), "tiny_qwen2");
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<int32_t> tok(0, 31);
+  const int64_t B = 2, S = 16;
+  std::vector<int32_t> x(size_t(B * S)), y(size_t(B * S));
+  for (auto& t : x) t = tok(rng);
+  for (int64_t i = 0; i < B * S; ++i) y[size_t(i)] = (i + 1) % S ? x[size_t(i + 1)] : -100;
+  std::vector<float> last;
+  for (bool bf16 : {false, true}) {
+    TrainModel m(c, {.bf16 = bf16});
+    m.init_random(11);
+    AdamW opt(m.params(), m.data().size(), {.weight_decay = 0.0f});
+    float first = 0, l = 0;
+    for (int step = 0; step < 30; ++step) {
+      m.zero_grad();
+      l = m.forward_backward(x.data(), y.data(), B, S);
+      if (step == 0) first = l;
+      clip_grad_norm(m.params(), m.grads().data(), 1.0f);
+      opt.step(m.data().data(), m.grads().data(), 1e-2f);
+    }
+    EXPECT_LT(l, 0.6f * first) << (bf16 ? "bf16" : "f32");
+    last.push_back(l);
+  }
+  EXPECT_NEAR(last[1], last[0], 0.15f * last[0]) << "bf16 training should follow f32's loss curve";
+}
+
 TEST(TrainModel, LoadsFromWeightStoreAndRejectsBadInput) {
   const ModelConfig cfg = parse_model_config(tiny_qwen2(), "tiny_qwen2");
   TrainModel src(cfg);

@@ -58,8 +58,7 @@ def attention_mla(P, p, cfg, x, pos):
     return R.op_mla(t, m)["out"].view(B, S, -1)
 
 
-def moe(P, p, cfg, x):
-    B, S, C = x.shape
+def router_cfg(cfg):
     v3 = cfg["model_type"] == "deepseek_v3"
     method = cfg.get("topk_method", "noaux_tc" if v3 else "greedy")
     grouped = method != "greedy" and cfg.get("n_group", 1) > 1
@@ -69,6 +68,28 @@ def moe(P, p, cfg, x):
          "group_score": "top2sum" if method == "noaux_tc" else "max",
          "norm_topk_prob": cfg.get("norm_topk_prob", False),
          "routed_scaling_factor": cfg.get("routed_scaling_factor", 1.0), "v3": v3}
+    return m
+
+
+def seq_balance(P, p, cfg, x):
+    """DeepSeek-V3 report eqs. 17-20 for one MoE layer, averaged over the batch's sequences:
+    sum_i f_i P_i, f_i = N_r/(K_r T) * #tokens of the sequence choosing i (a count, no gradient),
+    P_i = mean over the sequence of s_i / sum_j s_j (s: the unbiased router scores)."""
+    B, S, C = x.shape
+    m = router_cfg(cfg)
+    E, K = m["n_experts"], m["top_k"]
+    logits = F.linear(x.reshape(B * S, C), P[p + "gate.weight"])
+    idx, _ = R.route(logits, P.get(p + "gate.e_score_correction_bias"), m)
+    scores = logits.softmax(-1) if m["scoring"] == "softmax" else logits.sigmoid()
+    sprime = (scores / scores.sum(-1, keepdim=True)).view(B, S, E)
+    chosen = torch.zeros(B * S, E, dtype=torch.float64).scatter_(1, idx, 1.0).view(B, S, E)
+    f = chosen.sum(1) * E / (K * S)
+    return (f * sprime.mean(1)).sum(-1).mean()
+
+
+def moe(P, p, cfg, x):
+    B, S, C = x.shape
+    m = router_cfg(cfg)
     t = {"in.x": x.reshape(B * S, C), "in.gate": P[p + "gate.weight"], "in.bias": P.get(p + "gate.e_score_correction_bias")}
     for k, v in P.items():
         if k.startswith(p + "experts.") or k.startswith(p + "shared_experts."):
@@ -79,7 +100,7 @@ def moe(P, p, cfg, x):
     return R.op_moe(t, {"router": m})["out"].view(B, S, C)
 
 
-def block(P, l, cfg, x, pos):
+def block(P, l, cfg, x, pos, balance=None):
     eps = cfg["rms_norm_eps"]
     deepseek = cfg["model_type"].startswith("deepseek")
     p = f"model.layers.{l}."
@@ -88,20 +109,25 @@ def block(P, l, cfg, x, pos):
     x = x + attn(P, p + "self_attn.", cfg, h, pos)
     h = R.rmsnorm(x, P[p + "post_attention_layernorm.weight"], eps)
     if deepseek and cfg.get("n_routed_experts") and l >= cfg.get("first_k_dense_replace", 0):
+        if balance is not None:
+            balance.append(seq_balance(P, p + "mlp.", cfg, h))
         return x + moe(P, p + "mlp.", cfg, h)
     return x + R.mlp(h, P[p + "mlp.gate_proj.weight"], P[p + "mlp.up_proj.weight"], P[p + "mlp.down_proj.weight"])
 
 
-def model_loss(P, cfg, tokens, targets, mtp_weight=0.0):
+def model_loss(P, cfg, tokens, targets, mtp_weight=0.0, balance_alpha=0.0):
     B, S = tokens.shape
     eps = cfg["rms_norm_eps"]
     x = F.embedding(tokens, P["model.embed_tokens.weight"])
+    balance = []  # one term per MoE layer of the main model (not the MTP block)
     for l in range(cfg["num_hidden_layers"]):
-        x = block(P, l, cfg, x, torch.arange(S))
+        x = block(P, l, cfg, x, torch.arange(S), balance)
     x = R.rmsnorm(x, P["model.norm.weight"], eps)
     head = P["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else P["lm_head.weight"]
     logits = F.linear(x, head)
     loss = F.cross_entropy(logits.view(B * S, -1), targets.view(-1), ignore_index=-100)
+    if balance_alpha:
+        loss = loss + balance_alpha * torch.stack(balance).mean()
     if mtp_weight == 0:
         return loss
     # DeepSeek-V3 MTP depth 1 (as inference engines run the released weights): position i joins
@@ -130,7 +156,8 @@ def check(case_dir):
     targets = torch.from_numpy(np.load(os.path.join(case_dir, "targets.npy")).astype(np.int64))
     ours_loss = float(np.load(os.path.join(case_dir, "loss.npy")))
     mtp_weight = float(np.load(os.path.join(case_dir, "mtp_weight.npy")))
-    loss = model_loss(P, cfg, tokens, targets, mtp_weight)
+    alpha = float(np.load(os.path.join(case_dir, "balance_alpha.npy")))
+    loss = model_loss(P, cfg, tokens, targets, mtp_weight, alpha)
     loss.backward()
     fails = []
     le = abs(ours_loss - loss.item()) / abs(loss.item())
@@ -154,7 +181,7 @@ def check(case_dir):
     name = os.path.basename(case_dir)
     if mtp_weight and not any(".enorm." in k for k in G):
         fails.append("MTP weight set but no MTP gradients")
-    print(f"{name:12s} {'FAIL' if fails else 'ok':4s} mtp {mtp_weight:g} loss {loss.item():.6f} (rel diff {le:.1e}), "
+    print(f"{name:12s} {'FAIL' if fails else 'ok':4s} mtp {mtp_weight:g} balance α {alpha:g} loss {loss.item():.6f} (rel diff {le:.1e}), "
           f"{len(G)} gradients, worst rel err {worst:.2e} ({worst_name})")
     for f in fails:
         print("    " + f)
@@ -169,7 +196,7 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     subprocess.run([a.driver, a.work], check=True)
     ok = True
-    for c in ("qwen2", "deepseek_v3", "deepseek_v2"):
+    for c in ("qwen2", "deepseek_v3", "deepseek_v2", "v3_balance", "v2_balance"):
         ok &= check(os.path.join(a.work, c))
     print("ALL OK" if ok else "FAILURES")
     return 0 if ok else 1

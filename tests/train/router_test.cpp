@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "gradcheck.h"
+#include "train/balance_loss.h"
 #include "train/linear.h"
 #include "train/moe.h"
 #include "train/router.h"
@@ -172,6 +173,46 @@ TEST(Moe, GradientAllParameters) {
   bias[0] += 1e-3f;
   loss();
   EXPECT_EQ(out, before);
+}
+
+TEST(BalanceLoss, FiniteDifferencesThroughScores) {
+  std::mt19937 rng(41);
+  const int64_t n_seq = 3, S = 5, T = n_seq * S;
+  for (const auto& c : cases()) {
+    const int64_t E = c.spec.n_experts, K = c.spec.top_k;
+    auto logits = randn(size_t(T * E), rng, 1.5f);
+    auto bias = randn(size_t(E), rng, 0.3f);
+    std::vector<float> scores(logits.size()), w(size_t(T * K));
+    std::vector<int32_t> idx(size_t(T * K)), idx0;
+    auto loss = [&] {
+      router_forward(c.spec, logits.data(), c.bias ? bias.data() : nullptr, T, scores.data(), idx.data(), w.data());
+      if (!idx0.empty()) EXPECT_EQ(idx, idx0) << c.name << ": selection changed under a finite-difference probe";
+      return double(seq_balance_forward(c.spec, scores.data(), idx.data(), n_seq, S));
+    };
+    loss();
+    idx0 = idx;
+    const float dloss = 1.7f;
+    std::vector<float> dl(logits.size(), 0.0f);
+    seq_balance_backward(c.spec, dl.data(), scores.data(), idx.data(), n_seq, S, dloss);
+    for (auto& g : dl) g /= dloss;  // the backward scales by dloss
+    expect_grad(c.name, logits.data(), dl.data(), logits.size(), loss, rng, {.samples = 40, .eps = 1e-3f, .atol = 1e-4});
+  }
+}
+
+TEST(BalanceLoss, ValueMatchesTheDefinition) {
+  // Two sequences of 2 tokens, 4 experts, top-1, hand-chosen scores (sigmoid outputs).
+  const RouterSpec r{.n_experts = 4, .top_k = 1, .score = RouterScore::Sigmoid};
+  const std::vector<float> s = {0.5f, 0.2f, 0.2f, 0.1f,   0.1f, 0.6f, 0.2f, 0.1f,    // sequence 0
+                                0.3f, 0.3f, 0.3f, 0.1f,   0.25f, 0.25f, 0.25f, 0.25f};
+  const std::vector<int32_t> idx = {0, 1, 2, 2};
+  // Sequence 0: f = 4/(1·2)·[1,1,0,0] = [2,2,0,0]; Σ s per token is 1 so P = [0.3, 0.4, 0.2, 0.1]
+  //   → 2·0.3 + 2·0.4 = 1.4. Sequence 1: f = [0,0,4,0]; P_2 = (0.3 + 0.25)/2 = 0.275 → 1.1.
+  EXPECT_NEAR(seq_balance_forward(r, s.data(), idx.data(), 2, 2), (1.4 + 1.1) / 2, 1e-6);
+  // Perfectly uniform routing and scores give exactly 1.
+  const std::vector<float> u(16, 0.7f);
+  const std::vector<int32_t> all = {0, 1, 2, 3};
+  EXPECT_NEAR(seq_balance_forward(r, u.data(), all.data(), 1, 4), 1.0, 1e-6);
+  EXPECT_THROW(seq_balance_forward(r, u.data(), all.data(), 0, 4), Error);
 }
 
 }  // namespace

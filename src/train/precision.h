@@ -1,0 +1,27 @@
+#pragma once
+// Matmul precision of the training ops. TrainModel sets it for the duration of a forward/backward
+// (TrainOptions::bf16) with a BF16Scope; every GEMM in src/train goes through train::gemm, which
+// then runs either sgemm (f32) or gemm_bf16 (bf16-rounded inputs, f32 accumulation). Thread-local:
+// the choice is made on the thread that calls the op, before any worker threads start.
+#include <cstdint>
+
+namespace sputnik::train {
+
+bool bf16_compute();
+
+class BF16Scope {
+ public:
+  explicit BF16Scope(bool on);
+  ~BF16Scope();
+  BF16Scope(const BF16Scope&) = delete;
+  BF16Scope& operator=(const BF16Scope&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Row-major C = alpha·op(A)·op(B) + beta·C, as gemm_f32 (kernels/matmul.h), in the current precision.
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+}  // namespace sputnik::train
