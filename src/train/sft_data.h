@@ -8,9 +8,9 @@
 // render(messages[:k]) must be a true prefix of the full render (checked; a clear Error
 // otherwise), so turn k's text starts there. Its header (e.g. "<|im_start|>assistant\n" or
 // "<｜Assistant｜>") is what add_generation_prompt appends to that prefix -- the part of it the
-// turn reproduces, in whole tokens (DeepSeek-R1's prompt adds "<think>\n" that history turns do
-// not carry). After the header comes the assistant's output, up to and including its last
-// end-of-turn token (template eos_token, <|im_end|>, <｜end▁of▁sentence｜>, ...); whatever
+// turn reproduces, cut on a token boundary (DeepSeek-R1's prompt adds "<think>\n" that history
+// turns do not carry). After the header comes the assistant's output, up to and including its
+// first end-of-turn token (template eos_token, <|im_end|>, <｜end▁of▁sentence｜>, ...); whatever
 // follows (a newline) is scaffolding again.
 //
 // Tokens are encoded segment by segment (scaffolding, assistant span, scaffolding, ...), so each
@@ -69,6 +69,13 @@ struct SftLoadOptions {
   int threads = 0;        // 0 = the process default (OpenMP); output order never depends on it
   bool skip_bad = false;  // count and skip malformed lines instead of throwing
 };
+
+// The chat template for `-m PATH`: `template_file` when given (a .jinja file; bos/eos tokens
+// from the tokenizer), else a GGUF's tokenizer.chat_template (or the built-in template of its
+// architecture), else the folder's own (ChatTemplate::from_folder; a tokenizer.json path means
+// its folder).
+ChatTemplate load_sft_template(const std::string& model_path, const Tokenizer& tokenizer,
+                               const std::string& template_file = "");
 
 // Reads a JSONL file of chat examples (one per non-empty line). Errors name "path:line".
 SftDataset load_sft_jsonl(const std::string& path, const ChatTemplate& chat_template, const Tokenizer& tokenizer,
