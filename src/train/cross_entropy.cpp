@@ -32,7 +32,7 @@ float cross_entropy_forward(float* lse, const float* logits, const int32_t* targ
       const float* l = logits + t * V;
       const float mx = *std::max_element(l, l + V);
       double sum = 0;
-      for (int64_t v = 0; v < V; ++v) sum += std::exp(double(l[v] - mx));
+      for (int64_t v = 0; v < V; ++v) sum += std::exp(l[v] - mx);
       lse[t] = mx + float(std::log(sum));
     }
   });
@@ -55,6 +55,24 @@ void cross_entropy_backward(float* dlogits, const float* logits, const float* ls
       float* d = dlogits + t * V;
       for (int64_t v = 0; v < V; ++v) d[v] += k * std::exp(l[v] - lse[t]);
       d[targets[t]] -= k;
+    }
+  });
+}
+
+void cross_entropy_backward_inplace(float* logits, const float* lse, const int32_t* targets, int64_t T, int64_t V,
+                                    float dloss, int32_t ignore_index) {
+  const int64_t n = count_valid(targets, T, V, ignore_index);
+  const float k = n ? dloss / float(n) : 0.0f;
+  parallel_for(T, row_grain(4 * V), [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      float* l = logits + t * V;
+      if (targets[t] == ignore_index || n == 0) {
+        std::fill(l, l + V, 0.0f);
+        continue;
+      }
+      const float m = lse[t];
+      for (int64_t v = 0; v < V; ++v) l[v] = k * std::exp(l[v] - m);
+      l[targets[t]] -= k;
     }
   });
 }

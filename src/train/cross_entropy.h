@@ -14,5 +14,9 @@ float cross_entropy_forward(float* lse, const float* logits, const int32_t* targ
 // Adds dloss·(softmax − onehot)/n_valid into dlogits.
 void cross_entropy_backward(float* dlogits, const float* logits, const float* lse, const int32_t* targets,
                             int64_t T, int64_t V, float dloss, int32_t ignore_index = kIgnoreIndex);
+// The same gradient written over the logits themselves (rows with an ignored target become
+// zeros): the [T, V] logits are the largest activation and are not needed after this.
+void cross_entropy_backward_inplace(float* logits, const float* lse, const int32_t* targets, int64_t T, int64_t V,
+                                    float dloss, int32_t ignore_index = kIgnoreIndex);
 
 }  // namespace sputnik::train

@@ -1,7 +1,10 @@
 #include "train/model.h"
 
+#include <malloc.h>
+
 #include <array>
 #include <cmath>
+#include <mutex>
 #include <limits>
 #include <random>
 
@@ -79,6 +82,18 @@ RouterSpec router_spec(const ModelConfig& c) {
   r.routed_scaling_factor = float(c.routed_scaling_factor);
   r.scale_after_norm = c.arch == Arch::DeepSeekV3;
   return r;
+}
+
+// The ops allocate their activations and gradient buffers per step (many MB each). Above glibc's
+// mmap threshold every such buffer is a fresh mapping: page faults and zeroing by the kernel cost
+// ~15% of a step. Serving them from the heap, and keeping freed memory there, makes a step reuse
+// the previous step's pages.
+void keep_step_buffers_on_heap() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  });
 }
 
 }  // namespace
@@ -172,6 +187,7 @@ std::unique_ptr<TrainModel::Layer> TrainModel::add_layer(int64_t l) {
 
 TrainModel::TrainModel(const ModelConfig& c, TrainOptions options)
     : config_(c), options_(options), acts_(std::make_unique<Acts>()) {
+  keep_step_buffers_on_heap();
   if (c.attention_bias && c.is_deepseek()) fail("train: DeepSeek attention_bias = true is not supported");
   const int64_t C = c.hidden_size, V = c.vocab_size;
   add("model.embed_tokens.weight", {V, C}, true);
@@ -396,9 +412,10 @@ float TrainModel::run(const int32_t* tokens, const int32_t* targets, int64_t B, 
   // ---- backward (every op adds into its gradient buffers)
   std::vector<float> dn(size_t(T * C), 0.0f), dx(size_t(T * C), 0.0f);
   if (use_mtp) {
-    std::vector<float> dlog(size_t(T1 * V), 0.0f), dxn(size_t(T1 * C), 0.0f), dmx(size_t(T1 * C), 0.0f);
-    cross_entropy_backward(dlog.data(), m_logits.data(), m_lse.data(), mtp_tgt.data(), T1, V, mtp_weight);
-    linear_backward(dxn.data(), G + head, nullptr, dlog.data(), m_xn.data(), P + head, T1, C, V);
+    std::vector<float> dxn(size_t(T1 * C), 0.0f), dmx(size_t(T1 * C), 0.0f);
+    float* dlog = m_logits.data();  // overwritten with its gradient
+    cross_entropy_backward_inplace(dlog, m_lse.data(), mtp_tgt.data(), T1, V, mtp_weight);
+    linear_backward(dxn.data(), G + head, nullptr, dlog, m_xn.data(), P + head, T1, C, V);
     rmsnorm_backward(dmx.data(), G + mtp_norm_, dxn.data(), m_x.data(), P + mtp_norm_, m_rstd.data(), T1, C);
     block_backward(*mtp_, dmx, mtp_pos.data(), B, S1, 0.0f);
     std::vector<float> dcat(size_t(T1 * 2 * C), 0.0f), den(size_t(T1 * C)), dhn(size_t(T1 * C)),
@@ -415,9 +432,9 @@ float TrainModel::run(const int32_t* tokens, const int32_t* targets, int64_t B, 
       for (int64_t i = 0; i < S1 * C; ++i) dn[size_t(b * S * C + i)] += dh[size_t(b * S1 * C + i)];
   }
   {
-    std::vector<float> dlogits(size_t(T * V), 0.0f);
-    cross_entropy_backward(dlogits.data(), A.logits.data(), A.lse.data(), targets, T, V, 1.0f);
-    linear_backward(dn.data(), G + head, nullptr, dlogits.data(), A.n_final.data(), P + head, T, C, V);
+    float* dlogits = A.logits.data();  // overwritten with its gradient
+    cross_entropy_backward_inplace(dlogits, A.lse.data(), targets, T, V, 1.0f);
+    linear_backward(dn.data(), G + head, nullptr, dlogits, A.n_final.data(), P + head, T, C, V);
   }
   rmsnorm_backward(dx.data(), G + norm, dn.data(), A.x_final.data(), P + norm, A.rstd_final.data(), T, C);
   const float layer_balance = alpha != 0.0f ? alpha / float(n_moe) : 0.0f;
