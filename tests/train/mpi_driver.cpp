@@ -166,7 +166,6 @@ int run_bench(int repeats) {
   const size_t n = g.size();
   for (size_t i = 0; i < n; ++i) g[i] = float(i % 1000) * 1e-3f;
   const bool root = world().is_root();
-  const float inv = 1.0f / float(world().size());
   if (root)
     std::printf("%d ranks, %zu parameters in %zu tensors (%.1f MiB of f32 gradients), best of %d\n", world().size(), n,
                 model.params().size(), double(n) * 4 / (1 << 20), repeats);
@@ -184,6 +183,7 @@ int run_bench(int repeats) {
                           world().allreduce_mean(g.data(), n);
                         }});
 #ifdef SPUTNIK_HAVE_MPI
+  const float inv = 1.0f / float(world().size());
   if (world().size() > 1) {
     variants.push_back({"blocking MPI_Allreduce per 16 MiB bucket", [&] {
                           const size_t bucket = size_t(4) << 20;
