@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/threads.h"
+#include "train/fast_exp.h"
 #include "train/precision.h"
 
 namespace sputnik::train {
@@ -48,8 +49,9 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
         float mx = row[0];
         for (int64_t j = 1; j <= i; ++j) mx = std::max(mx, row[j]);
         float sum = 0;
+#pragma omp simd reduction(+ : sum)
         for (int64_t j = 0; j <= i; ++j) {
-          row[j] = std::exp(row[j] - mx);
+          row[j] = fast_exp(row[j] - mx);
           sum += row[j];
         }
         const float inv = 1.0f / sum;
@@ -83,6 +85,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         const float* pr = p + i * S;
         float* d = dp + i * S;
         float dot = 0;
+#pragma omp simd reduction(+ : dot)
         for (int64_t j = 0; j <= i; ++j) dot += pr[j] * d[j];
         for (int64_t j = 0; j <= i; ++j) d[j] = pr[j] * (d[j] - dot);
         for (int64_t j = i + 1; j < S; ++j) d[j] = 0.0f;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/threads.h"
+#include "train/fast_exp.h"
 #include "train/grain.h"
 
 namespace sputnik::train {
@@ -30,10 +31,13 @@ float cross_entropy_forward(float* lse, const float* logits, const int32_t* targ
   parallel_for(T, row_grain(4 * V), [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t) {
       const float* l = logits + t * V;
-      const float mx = *std::max_element(l, l + V);
-      double sum = 0;
-      for (int64_t v = 0; v < V; ++v) sum += std::exp(l[v] - mx);
-      lse[t] = mx + float(std::log(sum));
+      float mx = l[0];
+#pragma omp simd reduction(max : mx)
+      for (int64_t v = 0; v < V; ++v) mx = std::max(mx, l[v]);
+      float sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t v = 0; v < V; ++v) sum += fast_exp(l[v] - mx);
+      lse[t] = mx + std::log(sum);
     }
   });
   if (n == 0) return 0.0f;
@@ -53,7 +57,9 @@ void cross_entropy_backward(float* dlogits, const float* logits, const float* ls
       if (targets[t] == ignore_index) continue;
       const float* l = logits + t * V;
       float* d = dlogits + t * V;
-      for (int64_t v = 0; v < V; ++v) d[v] += k * std::exp(l[v] - lse[t]);
+      const float m = lse[t];
+#pragma omp simd
+      for (int64_t v = 0; v < V; ++v) d[v] += k * fast_exp(l[v] - m);
       d[targets[t]] -= k;
     }
   });
@@ -71,7 +77,8 @@ void cross_entropy_backward_inplace(float* logits, const float* lse, const int32
         continue;
       }
       const float m = lse[t];
-      for (int64_t v = 0; v < V; ++v) l[v] = k * std::exp(l[v] - m);
+#pragma omp simd
+      for (int64_t v = 0; v < V; ++v) l[v] = k * fast_exp(l[v] - m);
       l[targets[t]] -= k;
     }
   });

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/threads.h"
+#include "train/fast_exp.h"
 #include "train/grain.h"
 #include "train/linear.h"
 
@@ -10,9 +11,10 @@ namespace sputnik::train {
 
 void swiglu_forward(float* h, const float* gate, const float* up, int64_t n) {
   parallel_for(n, kMinWorkPerChunk / 16, [&](int64_t lo, int64_t hi) {
+#pragma omp simd
     for (int64_t i = lo; i < hi; ++i) {
       const float g = gate[i];
-      h[i] = g / (1.0f + std::exp(-g)) * up[i];
+      h[i] = g / (1.0f + fast_exp(-g)) * up[i];
     }
   });
 }
@@ -20,9 +22,10 @@ void swiglu_forward(float* h, const float* gate, const float* up, int64_t n) {
 void swiglu_backward(float* dgate, float* dup, const float* dh, const float* gate, const float* up,
                      int64_t n) {
   parallel_for(n, kMinWorkPerChunk / 16, [&](int64_t lo, int64_t hi) {
+#pragma omp simd
     for (int64_t i = lo; i < hi; ++i) {
       const float g = gate[i];
-      const float sig = 1.0f / (1.0f + std::exp(-g));
+      const float sig = 1.0f / (1.0f + fast_exp(-g));
       const float silu = g * sig;
       dup[i] += dh[i] * silu;
       dgate[i] += dh[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
