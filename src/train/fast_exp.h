@@ -4,14 +4,27 @@
 // Cody-Waite range reduction x = n·ln2 + r and Cephes' degree-6 polynomial for e^r: within
 // 2 ulp of expf on [-87, 88]; inputs are clamped there (e^-87 ≈ 1.6e-38 stands in for smaller
 // values, which is below any value these ops can resolve next to the terms they are added to).
-#include <algorithm>
 #include <bit>
 #include <cstdint>
 
 namespace sputnik::train {
 
-inline float fast_exp(float x) {
-  x = std::min(88.0f, std::max(-87.0f, x));
+namespace detail {
+// Float comparisons may trap (the default -ftrapping-math), which keeps GCC from turning a
+// clamp into vector min/max; integer ones do not. This key orders like the floats it encodes.
+inline int32_t order_key(float x) {
+  const int32_t b = std::bit_cast<int32_t>(x);
+  return b ^ ((b >> 31) & 0x7fffffff);
+}
+inline float from_order_key(int32_t k) { return std::bit_cast<float>(k ^ ((k >> 31) & 0x7fffffff)); }
+}  // namespace detail
+
+[[gnu::always_inline]] inline float fast_exp(float x) {
+  const int32_t lo = detail::order_key(-87.0f), hi = detail::order_key(88.0f);
+  int32_t k = detail::order_key(x);
+  k = k < lo ? lo : k;
+  k = k > hi ? hi : k;
+  x = detail::from_order_key(k);
   constexpr float kRound = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer
   const float n = (x * 1.44269504088896341f + kRound) - kRound;
   float r = x - n * 0.693359375f;

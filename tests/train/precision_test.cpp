@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/quant.h"
+#include "train/fast_exp.h"
 #include "train/precision.h"
 
 namespace sputnik::train {
@@ -63,6 +64,19 @@ TEST(TrainGemm, Bf16DiffersFromF32) {
   }
   EXPECT_FLOAT_EQ(c32[0], 64.0f + 64.0f / 512);
   EXPECT_FLOAT_EQ(c16[0], 64.0f);  // 1 + 2^-9 rounds to 1 in bf16 (8 mantissa bits)
+}
+
+TEST(FastExp, WithinTwoUlpAndClamped) {
+  double worst = 0;
+  for (float x = -87.0f; x < 88.0f; x += 0.0013f) {
+    const double want = std::exp(double(x));
+    worst = std::max(worst, std::abs(fast_exp(x) - want) / want);
+  }
+  EXPECT_LT(worst, 2.5 * 5.96e-8);  // 2 ulp of float, plus the reference's own rounding
+  EXPECT_EQ(fast_exp(0.0f), 1.0f);
+  EXPECT_GT(fast_exp(-1000.0f), 0.0f);  // clamped to e^-87, never a negative or NaN
+  EXPECT_LT(fast_exp(-1000.0f), 1e-37f);
+  EXPECT_TRUE(std::isfinite(fast_exp(1000.0f)));
 }
 
 }  // namespace
