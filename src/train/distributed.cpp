@@ -48,6 +48,16 @@ void check(int rc, const char* what) {
 
 Distributed& Distributed::instance() {
   static Distributed d;
+#if defined(SPUTNIK_HAVE_MPI) && defined(__GLIBC__)
+  // A rank that exits with an error while the others wait in a collective would hang the job in
+  // MPI_Finalize (it waits for every rank). glibc's on_exit sees the exit status: a non-zero one
+  // aborts the whole job instead. Registered after d exists, so it runs before d's destructor.
+  static const bool hooked = d.mpi_ && d.size_ > 1 && on_exit(
+      [](int status, void*) {
+        if (status != 0) instance().abort(status);
+      }, nullptr) == 0;
+  (void)hooked;
+#endif
   return d;
 }
 

@@ -5,9 +5,9 @@
 // collective is the identity, so the trainer has a single code path.
 //
 // Failure: MPI_Finalize waits for every rank, so a rank that fails alone (an I/O error on rank
-// 0, say) while the others sit in a collective would hang the job. Run the command body through
-// guard(): on an exception in a multi-rank world it prints the error and calls abort(), which
-// takes the whole job down.
+// 0, say) while the others sit in a collective would hang the job. So a process of a multi-rank
+// world that exits with a non-zero status aborts the whole job (glibc's on_exit sees the status);
+// guard() does the same for an exception at once and names the rank.
 #include <cstddef>
 #include <cstdint>
 #include <functional>

@@ -3,6 +3,8 @@
 //                            rank, the same bits on all ranks, across bucket boundaries
 //   train_mpi_driver abort   rank 1 fails inside guard() while rank 0 waits in a collective:
 //                            the whole job must end (non-zero) instead of hanging
+//   train_mpi_driver exit    the same without guard(): rank 1 returns 1 from main (as the CLI does
+//                            after printing an error); the exit hook must end the job
 //   train_mpi_driver bench   allreduce time for a ~14M-parameter Qwen2-shaped model's gradients:
 //                            bucketed allreduce_mean vs one MPI_Allreduce vs one per parameter
 // Exit status 0 only when this rank's checks passed; mpirun fails when any rank fails.
@@ -151,6 +153,17 @@ int run_abort() {
   });
 }
 
+int run_exit() {
+  if (world().rank() == 1) {
+    std::fprintf(stderr, "rank 1: leaving with status 1\n");
+    return 1;
+  }
+  float x = 1.0f;
+  world().allreduce_mean(&x, 1);
+  std::printf("rank %d: the collective completed although rank 1 left\n", world().rank());
+  return 0;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -231,11 +244,12 @@ int main(int argc, char** argv) {
     using namespace sputnik::train;
     if (mode == "check") return run_check();
     if (mode == "abort") return run_abort();
+    if (mode == "exit") return run_exit();
     if (mode == "bench") return run_bench(argc > 2 ? std::atoi(argv[2]) : 5);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "train_mpi_driver: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: %s check|abort|bench [REPEATS]\n", argv[0]);
+  std::fprintf(stderr, "usage: %s check|abort|exit|bench [REPEATS]\n", argv[0]);
   return 2;
 }

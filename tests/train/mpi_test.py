@@ -3,7 +3,8 @@
 
 1. train_mpi_driver check: allreduce_mean / allreduce_sum / broadcast give the right numbers on
    every rank (computed independently from each rank's seed), with the same bits on all ranks.
-2. train_mpi_driver abort: a rank that fails alone ends the whole job quickly (no hang).
+2. train_mpi_driver abort / exit: a rank that fails alone (an exception in guard(), or just a
+   non-zero exit status) ends the whole job quickly instead of hanging it.
 3. `mpirun -np 2 sputnik train --batch B` (B is the global batch: each rank takes B/2 rows)
    against one process with --batch B on the same data: the per-step losses logged by rank 0
    agree within 1e-4 relative, and fall (skipped, with a note, while the binary has no `train`
@@ -59,12 +60,14 @@ def check_collectives(a):
 
 
 def check_abort(a):
-    r, out, dt = run(mpirun_cmd(a.mpirun, 2) + [a.driver, "abort"], 120)
-    ok = (r is not None and r.returncode != 0 and "rank 1: error: simulated failure" in out
-          and "completed although" not in out)
-    print(f"abort        {'ok' if ok else 'FAIL'}  (job ended with {r.returncode if r else 'timeout'} in {dt:.1f} s)")
-    if not ok:
-        print(out)
+    ok = True
+    for mode, said in (("abort", "rank 1: error: simulated failure"), ("exit", "rank 1: leaving with status 1")):
+        r, out, dt = run(mpirun_cmd(a.mpirun, 2) + [a.driver, mode], 120)
+        good = r is not None and r.returncode != 0 and said in out and "completed although" not in out
+        print(f"{mode:12s} {'ok' if good else 'FAIL'}  (job ended with {r.returncode if r else 'timeout'} in {dt:.1f} s)")
+        if not good:
+            print(out)
+        ok &= good
     return ok
 
 
