@@ -9,10 +9,13 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "formats/loader.h"
+#include "tokenizer/tokenizer.h"
 #include "train/distributed.h"
 #include "train/grain.h"
 #include "train/load_balance.h"
 #include "train/loss_curve.h"
+#include "train/sft_data.h"
+#include "train/token_shard_writer.h"
 
 namespace sputnik::train {
 
@@ -63,7 +66,7 @@ void truncate_log(const std::string& path, int64_t last_step) {
 
 Trainer::Trainer(TrainerOptions options) : o_(std::move(options)) {
   Distributed& dist = Distributed::instance();
-  std::string resume_dir, source;
+  std::string resume_dir, source, model_source;
   std::unique_ptr<WeightStore> ws;
   if (!o_.model_config.empty() && !o_.init.empty())
     fail("give --model-config (train from scratch) or --init (continue a checkpoint), not both");
@@ -72,22 +75,28 @@ Trainer::Trainer(TrainerOptions options) : o_(std::move(options)) {
     ws = load_weights(resume_dir);
     config_json_ = ws->config;
     tokenizer_dir_ = resume_dir;
-    source = resume_dir;
+    source = model_source = resume_dir;
   } else if (!o_.init.empty()) {
     ws = load_weights(o_.init);
     config_json_ = ws->config;
     tokenizer_dir_ = tokenizer_dir_of(o_.init);
-    source = o_.init;
+    source = model_source = o_.init;
   } else if (!o_.model_config.empty()) {
     config_json_ = read_json_file(o_.model_config);
     tokenizer_dir_ = fs::path(o_.model_config).parent_path().string();
     source = o_.model_config;
+    model_source = tokenizer_dir_.empty() ? "." : tokenizer_dir_;
   } else {
     fail("sputnik train needs --model-config CONFIG.json (from scratch), --init PATH or --resume DIR");
   }
+  if (!o_.tokenizer.empty()) tokenizer_dir_ = tokenizer_dir_of(o_.tokenizer);
   const ModelConfig mc = parse_model_config(config_json_, source);
   config_json_ = checkpoint_config(mc, config_json_);
-  model_ = std::make_unique<TrainModel>(mc);
+  TrainOptions compute;
+  compute.bf16 = o_.bf16;
+  compute.seq_aux_alpha = o_.seq_aux_alpha;
+  if (o_.seq_aux_alpha < 0) fail("--seq-aux-alpha must be >= 0 (got {})", o_.seq_aux_alpha);
+  model_ = std::make_unique<TrainModel>(mc, compute);
   if (ws) {
     model_->load(*ws);
     ws.reset();
@@ -99,13 +108,21 @@ Trainer::Trainer(TrainerOptions options) : o_(std::move(options)) {
   if (o_.mtp_weight > 0 && !model_->has_mtp())
     fail("--mtp-weight {} needs a model with an MTP module (num_nextn_predict_layers >= 1)", o_.mtp_weight);
   if (o_.bias_update_speed < 0) fail("--bias-update-speed must be >= 0 (got {})", o_.bias_update_speed);
-  if (o_.data.empty()) fail("--data is required (comma-separated .bin token shards)");
+  if (o_.data.empty() && o_.sft.empty()) fail("--data (comma-separated .bin token shards) or --sft FILE.jsonl is required");
   if (o_.batch < 1 || o_.accum < 1) fail("--batch and --accum must be at least 1");
   if (o_.batch % dist.size() != 0)
     fail("--batch {} must be a multiple of the {} ranks (each rank takes batch / ranks rows)", o_.batch, dist.size());
   if (o_.mtp_weight > 0 && o_.seq < 2) fail("--seq must be at least 2 for the MTP loss");
 
-  data_ = std::make_unique<Dataset>(split_data_paths(o_.data), mc.vocab_size, o_.seq, o_.val_fraction, o_.seed);
+  if (dist.is_root()) {
+    std::error_code ec;
+    fs::create_directories(o_.out, ec);
+    if (ec) fail("--out {}: cannot create the folder: {}", o_.out, ec.message());
+  }
+  std::vector<std::string> shards;
+  if (!o_.data.empty()) shards = split_data_paths(o_.data);
+  if (!o_.sft.empty()) shards.push_back(prepare_sft_shard(model_source));
+  data_ = std::make_unique<Dataset>(shards, mc.vocab_size, o_.seq, o_.val_fraction, o_.seed);
   schedule_ = {o_.schedule, o_.lr, o_.min_lr < 0 ? o_.lr / 10 : o_.min_lr, o_.warmup, o_.steps, o_.decay_frac};
   schedule_.validate();
   adam_ = std::make_unique<AdamW>(model_->params(), model_->data().size(), o_.adam);
@@ -124,9 +141,6 @@ Trainer::Trainer(TrainerOptions options) : o_(std::move(options)) {
   acc_.assign(model_->data().size(), 0.0f);
 
   if (dist.is_root()) {
-    std::error_code ec;
-    fs::create_directories(o_.out, ec);
-    if (ec) fail("--out {}: cannot create the folder: {}", o_.out, ec.message());
     const std::string log_path = o_.log.empty() ? (fs::path(o_.out) / "log.jsonl").string() : o_.log;
     if (!resume_dir.empty()) truncate_log(log_path, state_.step);
     log_ = std::make_unique<JsonlLog>(log_path, !resume_dir.empty());
@@ -153,8 +167,10 @@ StepRecord Trainer::train_step() {
   const std::vector<MicroBatch> micro = data_->next_step(o_.batch, o_.accum, dist.rank(), dist.size());
   const std::vector<int64_t> moe = moe_layer_ids(model_->config());
   const int64_t E = model_->config().n_routed_experts;
-  // [target count, Σ n·loss, Σ n·main loss, Σ n·mtp loss, expert loads...], summed over ranks.
-  std::vector<double> sums(4 + moe.size() * size_t(E), 0.0);
+  // [target count, Σ n·loss, Σ n·main loss, Σ n·mtp loss, Σ n·balance loss, expert loads...],
+  // summed over ranks.
+  constexpr size_t kLoads = 5;
+  std::vector<double> sums(kLoads + moe.size() * size_t(E), 0.0);
   std::fill(acc_.begin(), acc_.end(), 0.0f);
   for (const MicroBatch& mb : micro) {
     const int64_t n = mb.num_targets();
@@ -171,17 +187,18 @@ StepRecord Trainer::train_step() {
     sums[1] += double(n) * loss;
     sums[2] += double(n) * model_->last_main_loss();
     sums[3] += double(n) * model_->last_mtp_loss();
+    sums[4] += double(n) * model_->last_balance_loss();
     const auto load = model_->expert_load();
     for (size_t k = 0; k < load.size() && k < moe.size(); ++k)
-      for (int64_t e = 0; e < E && e < int64_t(load[k].size()); ++e) sums[4 + k * size_t(E) + size_t(e)] += double(load[k][size_t(e)]);
+      for (int64_t e = 0; e < E && e < int64_t(load[k].size()); ++e) sums[kLoads + k * size_t(E) + size_t(e)] += double(load[k][size_t(e)]);
   }
   dist.allreduce_sum(sums.data(), sums.size());
   const double N = sums[0];
   std::vector<std::vector<double>> loads(moe.size(), std::vector<double>(size_t(E)));
   for (size_t k = 0; k < moe.size(); ++k)
-    for (int64_t e = 0; e < E; ++e) loads[k][size_t(e)] = sums[4 + k * size_t(E) + size_t(e)];
+    for (int64_t e = 0; e < E; ++e) loads[k][size_t(e)] = sums[kLoads + k * size_t(E) + size_t(e)];
   if (N > 0) {
-    r.loss = sums[1] / N, r.main_loss = sums[2] / N, r.mtp_loss = sums[3] / N;
+    r.loss = sums[1] / N, r.main_loss = sums[2] / N, r.mtp_loss = sums[3] / N, r.balance_loss = sums[4] / N;
     if (!std::isfinite(r.loss))
       fail("training diverged: the loss is {} at step {}; try a lower --lr or a tighter --clip", r.loss,
            state_.step + 1);
@@ -211,11 +228,37 @@ StepRecord Trainer::train_step() {
     json j = {{"step", r.step},           {"loss", r.loss},         {"lr", r.lr},
               {"grad_norm", r.grad_norm}, {"tokens_per_s", r.tokens_per_s}, {"tokens", state_.tokens_seen},
               {"step_s", secs},           {"epoch", data_->epoch()}};
-    if (o_.mtp_weight > 0) j["main_loss"] = r.main_loss, j["mtp_loss"] = r.mtp_loss;
+    if (o_.mtp_weight > 0 || o_.seq_aux_alpha > 0) j["main_loss"] = r.main_loss;
+    if (o_.mtp_weight > 0) j["mtp_loss"] = r.mtp_loss;
+    if (!moe.empty()) j["balance_loss"] = r.balance_loss;
     if (!moe.empty()) j["expert_load"] = expert_load_stats(model_->config(), loads);
     last_record_ = std::move(j);
   }
   return r;
+}
+
+std::string Trainer::prepare_sft_shard(const std::string& model_source) {
+  // Rendered once per run into OUT/sft.bin (+ .idx/.mask) by rank 0, then read like any shard.
+  Distributed& dist = Distributed::instance();
+  const std::string path = (fs::path(o_.out) / "sft.bin").string();
+  if (dist.is_root()) {
+    const std::string tok_path = o_.tokenizer.empty() ? model_source : o_.tokenizer;
+    const Tokenizer tokenizer = load_tokenizer(tok_path);
+    const ChatTemplate tpl = load_sft_template(tok_path, tokenizer, o_.chat_template);
+    TokenShardWriter w(path, true);
+    for (const std::string& file : split_data_paths(o_.sft)) {
+      const SftDataset part = load_sft_jsonl(file, tpl, tokenizer);
+      for (size_t d = 0; d < part.n_docs(); ++d) {
+        const size_t lo = part.offsets[d], hi = part.offsets[d + 1];
+        w.add_document(std::span<const uint32_t>(part.tokens.data() + lo, hi - lo),
+                       std::span<const uint8_t>(part.mask.data() + lo, hi - lo));
+      }
+    }
+    if (w.n_tokens() == 0) fail("--sft {}: no examples", o_.sft);
+    w.finish({{"source", o_.sft}, {"tokenizer", tok_path}});
+  }
+  dist.barrier();
+  return path;
 }
 
 double Trainer::evaluate() {

@@ -29,6 +29,9 @@ struct TrainerOptions {
   std::string init;          // checkpoint (HF folder, .safetensors, .gguf) to continue from
   std::string resume;        // checkpoint folder (or a run's --out folder) to resume exactly
   std::string data;          // comma-separated .bin token shards
+  std::string sft;           // chat JSONL ({"messages": [...]}): rendered, loss on assistant tokens only
+  std::string tokenizer;     // tokenizer + chat template for --sft (default: the model's folder)
+  std::string chat_template; // a .jinja file overriding the model's template for --sft
   std::string out = "out";   // checkpoints, log.jsonl, loss.svg
   std::string log;           // default OUT/log.jsonl
   int64_t steps = 100, batch = 8, seq = 256, accum = 1;
@@ -47,13 +50,15 @@ struct TrainerOptions {
   float mtp_weight = -1;       // < 0: 0.3 when the model has an MTP module, else 0
   float bias_update_speed = 0.001f;
   float init_std = -1;         // < 0: config's initializer_range, else 0.02
+  bool bf16 = false;           // bf16 matmuls, f32 master weights and accumulation
+  float seq_aux_alpha = 0;     // α of DeepSeek-V3's sequence-wise balance loss (0: off)
   bool progress = true;        // progress line on stderr (rank 0)
   int64_t stop_after = 0;      // > 0: stop after this many steps of this run, as if killed
 };
 
 struct StepRecord {
   int64_t step = 0;  // steps done after this one
-  double loss = 0, main_loss = 0, mtp_loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0;
+  double loss = 0, main_loss = 0, mtp_loss = 0, balance_loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0;
   double eval_loss = -1;  // < 0: not evaluated at this step
 };
 
@@ -81,6 +86,7 @@ class Trainer {
   StepRecord train_step();
   nlohmann::json settings() const;
   void refresh_curve();
+  std::string prepare_sft_shard(const std::string& model_source);
 
   TrainerOptions o_;
   nlohmann::json config_json_;

@@ -31,6 +31,86 @@ def read_log(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def bytes_to_unicode():
+    """GPT-2's byte -> printable character table (the ByteLevel alphabet of HF tokenizers)."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def write_byte_tokenizer(folder):
+    """A byte-level BPE without merges: token id = byte value, plus ChatML's two special tokens."""
+    table = bytes_to_unicode()
+    special = [{"id": 256 + i, "content": c, "single_word": False, "lstrip": False, "rstrip": False,
+                "normalized": False, "special": True} for i, c in enumerate(["<|im_start|>", "<|im_end|>"])]
+    tok = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": special, "normalizer": None,
+           "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+           "post_processor": None,
+           "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+           "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                     "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
+                     "vocab": {table[b]: b for b in range(256)}, "merges": []}}
+    with open(os.path.join(folder, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    template = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+                "'<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+    with open(os.path.join(folder, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+        json.dump({"bos_token": None, "eos_token": "<|im_end|>", "chat_template": template}, f)
+
+
+QA = [("sky?", "blue"), ("grass?", "green"), ("snow?", "white"), ("coal?", "black")]
+
+
+def sft_round_trip(sputnik, work):
+    """--sft: ChatML conversations, loss on the answers only; the model then answers in `run`."""
+    folder = os.path.join(work, "sft_model")
+    os.makedirs(folder)
+    write_byte_tokenizer(folder)
+    config = {"model_type": "qwen2", "vocab_size": 258, "hidden_size": 64, "intermediate_size": 128,
+              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+              "max_position_embeddings": 256, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+              "tie_word_embeddings": True}
+    cfg = os.path.join(folder, "config.json")
+    with open(cfg, "w") as f:
+        json.dump(config, f)
+    rng = random.Random(11)
+    data = os.path.join(work, "chat.jsonl")
+    with open(data, "w") as f:
+        for _ in range(400):
+            q, a = QA[rng.randrange(len(QA))]
+            f.write(json.dumps({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}) + "\n")
+    out = os.path.join(work, "sft_out")
+    run([sputnik, "train", "--model-config", cfg, "--sft", data, "--steps", "150", "--batch", "8", "--seq", "64",
+         "--lr", "1e-2", "--warmup", "10", "--out", out, "-t", "2", "-q"])
+    # The masks: in each conversation exactly the answer's bytes and its <|im_end|> are targets.
+    with open(os.path.join(out, "sft.bin"), "rb") as f:
+        ids = list(struct.unpack(f"<{os.path.getsize(f.name) // 4}I", f.read()))
+    with open(os.path.join(out, "sft.mask"), "rb") as f:
+        mask = f.read()
+    with open(os.path.join(out, "sft.idx"), "rb") as f:
+        idx = list(struct.unpack(f"<{os.path.getsize(f.name) // 8}Q", f.read()))
+    with open(data) as f:
+        convs = [json.loads(line) for line in f]
+    assert len(idx) == len(convs) + 1 and idx[-1] == len(ids) == len(mask)
+    for d in range(0, len(convs), 37):
+        lo, hi = idx[d], idx[d + 1]
+        kept = [ids[i] for i in range(lo, hi) if mask[i]]
+        answer = convs[d]["messages"][1]["content"]
+        assert kept == list(answer.encode()) + [257], (d, kept, answer)
+    log = read_log(os.path.join(out, "log.jsonl"))
+    print(f"sft loss {log[0]['loss']:.3f} -> {log[-1]['loss']:.3f}")
+    assert log[-1]["loss"] < 0.25 * log[0]["loss"]
+    for q, a in QA:
+        g = run([sputnik, "run", "-m", os.path.join(out, "final"), "-p", q, "-n", "12", "--temp", "0"])
+        assert g.stdout.strip() == a, (q, g.stdout)
+
+
 def main():
     sputnik, work = sys.argv[1], sys.argv[2]
     shutil.rmtree(work, ignore_errors=True)
@@ -105,6 +185,7 @@ def main():
         f.write(b"\x01\x00\x00\x00\x02\x00")
     p = run([sputnik, "train", "--model-config", cfg, "--data", bad, "--out", os.path.join(work, "bad")], check=False)
     assert p.returncode == 1 and "bad.bin" in p.stderr, (p.returncode, p.stderr)
+    sft_round_trip(sputnik, work)
     print("OK")
 
 

@@ -26,8 +26,12 @@ std::function<int()> setup(CLI::App& app) {
   auto* init = app.add_option("--init", t.init, "continue from a checkpoint (HF folder, .safetensors or .gguf)");
   cfg->excludes(init);
   app.add_option("--resume", t.resume, "resume exactly from a checkpoint folder (or a run's --out folder: its latest step-N)");
-  app.add_option("--data", t.data, "token shards (.bin, comma-separated; .idx/.mask siblings are read when present)")
-      ->required();
+  app.add_option("--data", t.data, "token shards (.bin, comma-separated; .idx/.mask siblings are read when present)");
+  app.add_option("--sft", t.sft,
+                 "chat JSONL ({\"messages\": [...]}, comma-separated files): rendered with the chat template, "
+                 "loss on assistant tokens only");
+  app.add_option("--tokenizer", t.tokenizer, "--sft: tokenizer folder/file (default: the model's own)");
+  app.add_option("--chat-template", t.chat_template, "--sft: a .jinja template instead of the model's");
   app.add_option("--steps", t.steps, "optimizer steps")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--batch", t.batch, "sequences per micro-batch (over all ranks)")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--seq", t.seq, "tokens per sequence")->capture_default_str()->check(CLI::PositiveNumber);
@@ -53,6 +57,9 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--mtp-weight", t.mtp_weight, "λ of the MTP loss (default 0.3 with an MTP module, else 0)");
   app.add_option("--bias-update-speed", t.bias_update_speed,
                  "γ of DeepSeek-V3 aux-loss-free balancing: b_i += γ·sign(mean load − load_i) (0: off)")
+      ->capture_default_str();
+  app.add_flag("--bf16", t.bf16, "bf16 matmuls (AVX-512 BF16 when present), f32 master weights and accumulation");
+  app.add_option("--seq-aux-alpha", t.seq_aux_alpha, "α of DeepSeek-V3's sequence-wise balance loss (0: off)")
       ->capture_default_str();
   app.add_option("--init-std", t.init_std, "std of the random init (default: config's initializer_range or 0.02)");
   app.add_option("--stop-after", t.stop_after, "stop after N steps of this run without a final checkpoint (as if killed)");
