@@ -36,6 +36,7 @@ ChatTemplate load_template(const std::string& path, const WeightStore& w, const 
   return ChatTemplate::from_folder(model_dir(path));
 }
 
+// The one list of ids that end a generation, used by `run`, `chat` and the server alike.
 std::vector<int32_t> find_stop_ids(const Tokenizer& tok, const WeightStore& w) {
   std::vector<int32_t> ids;
   auto add = [&](int32_t id) {

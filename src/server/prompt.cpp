@@ -1,7 +1,5 @@
 #include "server/prompt.h"
 
-#include <algorithm>
-
 #include "core/error.h"
 #include "server/api_error.h"
 #include "server/choice_stream.h"
@@ -31,18 +29,15 @@ std::unique_ptr<TokenText> make_token_text(const Tokenizer& tokenizer) {
   return std::make_unique<DecoderText>(tokenizer);
 }
 
-PromptBuilder::PromptBuilder(Tokenizer tokenizer, ChatTemplate chat_template)
-    : tok_(std::move(tokenizer)), template_(std::make_shared<ChatTemplate>(std::move(chat_template))) {
-  auto add = [&](int32_t id) {
-    if (id >= 0 && std::find(stop_ids_.begin(), stop_ids_.end(), id) == stop_ids_.end())
-      stop_ids_.push_back(id);
-  };
-  add(tok_.eos_id());
-  if (template_->eos_token()) add(tok_.token_id(*template_->eos_token()));
-  for (const char* t : {"<|im_end|>", "<|endoftext|>", "<｜end▁of▁sentence｜>", "<|eot_id|>"})
-    add(tok_.token_id(t));
+PromptBuilder::PromptBuilder(Tokenizer tokenizer, ChatTemplate chat_template, std::vector<int32_t> stop_ids)
+    : tok_(std::move(tokenizer)),
+      template_(std::make_shared<ChatTemplate>(std::move(chat_template))),
+      stop_ids_(std::move(stop_ids)) {
   if (tok_.token_id("</think>") >= 0) close_thinking_ = tok_.encode("</think>\n\n");
 }
+
+PromptBuilder::PromptBuilder(const ModelBundle& bundle)
+    : PromptBuilder(bundle.require_tokenizer(), bundle.require_template(), bundle.stop_ids) {}
 
 Prompt PromptBuilder::chat(const std::vector<ChatMessage>& messages) const {
   nlohmann::ordered_json msgs = nlohmann::ordered_json::array();

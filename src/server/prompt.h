@@ -2,9 +2,6 @@
 // Turns API messages into prompt token ids with the model's chat template, and knows the
 // model's special ids (end of turn, the "</think>" that closes a thinking budget).
 //
-// The template is src/chat's ChatTemplate for the model folder (its own, or the built-in one for
-// its model_type); a GGUF file gets the built-in template matching its vocabulary.
-//
 // Prompt injection guard: message text is tokenized with parse_special=false, so a user typing
 // "<|im_end|>" gets plain text ids, never the control token; only the template's own text
 // yields special tokens.
@@ -14,6 +11,7 @@
 
 #include "chat/chat_template.h"
 #include "chat/reasoning_parser.h"
+#include "runtime/bundle.h"
 #include "server/request.h"
 #include "tokenizer/tokenizer.h"
 
@@ -27,10 +25,11 @@ struct Prompt {
 
 class PromptBuilder {
  public:
-  // `model_path`: the folder (or file) given to -m; its tokenizer_config.json is read if any.
-  // The template comes from the model bundle (runtime/bundle.h): the folder's own, the GGUF's
-  // tokenizer.chat_template, or the built-in one of its architecture.
-  PromptBuilder(Tokenizer tokenizer, ChatTemplate chat_template);
+  // The template and the stop ids come from the model bundle (runtime/bundle.h): the folder's
+  // own template, the GGUF's tokenizer.chat_template, or the built-in one of its architecture;
+  // the stop ids are the bundle's, so the server ends turns exactly where `run` and `chat` do.
+  PromptBuilder(Tokenizer tokenizer, ChatTemplate chat_template, std::vector<int32_t> stop_ids);
+  explicit PromptBuilder(const ModelBundle& bundle);
 
   Prompt chat(const std::vector<ChatMessage>& messages) const;
   Prompt completion(const std::string& text) const;
@@ -40,8 +39,6 @@ class PromptBuilder {
   const std::vector<int32_t>& close_thinking_ids() const { return close_thinking_; }
 
  private:
-  void init_ids();
-
   Tokenizer tok_;
   std::shared_ptr<ChatTemplate> template_;
   std::vector<int32_t> stop_ids_, close_thinking_;

@@ -89,7 +89,7 @@ std::function<int()> setup(CLI::App& app) {
     signal(SIGPIPE, SIG_IGN);
 
     auto loaded = cli::open_model(o->model, o->verbose);
-    server::PromptBuilder prompts(loaded.require_tokenizer(), loaded.require_template());
+    server::PromptBuilder prompts(loaded);
     server::ModelEngine engine(*loaded.model, o->parallel, o->ctx);
     server::SchedulerOptions so;
     so.prefill_chunk = o->prefill_chunk;
