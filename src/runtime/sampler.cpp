@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "core/error.h"
 
@@ -35,6 +36,60 @@ void apply_penalties(std::span<float> logits, std::span<const int32_t> history,
   }
 }
 
+namespace {
+
+using Candidate = std::pair<float, int32_t>;  // (logit, id)
+
+// The order the filters and the draw walk: higher logit first, then lower id. A strict total
+// order, so every prefix of it is well defined however it was computed.
+bool comes_before(const Candidate& a, const Candidate& b) {
+  return a.first != b.first ? a.first > b.first : a.second < b.second;
+}
+
+// Candidates sorted only as far as someone looks: at(i) returns exactly the i-th element of a
+// full sort, sorting one growing block at a time (nth_element, then sort of the block). top-p,
+// min-p and the draw stop after a few dozen tokens on a trained model's logits, so the 151k-entry
+// vocabulary is partitioned a few times instead of fully sorted.
+class LazySorted {
+ public:
+  explicit LazySorted(std::vector<Candidate>& c) : c_(c) {}
+  const Candidate& at(size_t i) {
+    if (i >= sorted_) extend(i + 1);
+    return c_[i];
+  }
+  bool sorted_through(size_t n) const { return n <= sorted_; }
+
+ private:
+  void extend(size_t need) {
+    // Blocks grow 8x: a walk through the whole vocabulary costs about one full sort.
+    size_t target = std::max({need, sorted_ * 8, size_t(64)});
+    if (target * 2 > c_.size()) target = c_.size();
+    const auto first = c_.begin() + ptrdiff_t(sorted_), last = c_.begin() + ptrdiff_t(target);
+    if (last != c_.end()) std::nth_element(first, last - 1, c_.end(), comes_before);
+    std::sort(first, last, comes_before);
+    sorted_ = target;
+  }
+
+  std::vector<Candidate>& c_;
+  size_t sorted_ = 0;
+};
+
+// Σ f(logit) over the non-NaN logits that come at or before `last` in the sampling order (all of
+// them when null), added up in vocabulary order: the sum is the same whichever way the candidates
+// were selected, so fast and full-sort samplers agree bit for bit.
+template <typename F>
+double sum_in_vocab_order(std::span<const float> logits, const Candidate* last, F f) {
+  double sum = 0;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    const float l = logits[i];
+    if (std::isnan(l) || (last && comes_before(*last, Candidate{l, int32_t(i)}))) continue;
+    sum += f(l);
+  }
+  return sum;
+}
+
+}  // namespace
+
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
   if (logits.empty()) fail("cannot sample from an empty vocabulary");
   std::vector<float> adjusted(logits.begin(), logits.end());
@@ -47,60 +102,71 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   auto& c = candidates_;
   c.clear();
   c.reserve(adjusted.size());
-  for (size_t i = 0; i < adjusted.size(); ++i)
-    if (!std::isnan(adjusted[i])) c.emplace_back(adjusted[i], int32_t(i));
+  float max_logit = -std::numeric_limits<float>::infinity();
+  for (size_t i = 0; i < adjusted.size(); ++i) {
+    if (std::isnan(adjusted[i])) continue;
+    c.emplace_back(adjusted[i], int32_t(i));
+    max_logit = std::max(max_logit, adjusted[i]);
+  }
   if (c.empty()) fail("all logits are NaN");
-  auto by_logit = [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  };
 
-  // top-k (also bounds the sort below).
-  size_t keep = c.size();
-  if (params_.top_k > 0) keep = std::min(keep, size_t(params_.top_k));
-  std::partial_sort(c.begin(), c.begin() + ptrdiff_t(keep), c.end(), by_logit);
-  c.resize(keep);
+  // top-k: the k best, in no particular order yet; `last` marks the set's end in sampling order.
+  std::optional<Candidate> last;
+  if (params_.top_k > 0 && size_t(params_.top_k) < c.size()) {
+    const auto kth = c.begin() + (params_.top_k - 1);
+    std::nth_element(c.begin(), kth, c.end(), comes_before);
+    last = *kth;
+    c.resize(size_t(params_.top_k));
+  }
 
   // Softmax at temperature 1 for the probability filters, as llama.cpp does.
-  const float max_logit = c.front().first;
-  std::vector<double> probs(c.size());
+  const bool use_top_p = params_.top_p < 1.0f, use_min_p = params_.min_p > 0;
   double sum = 0;
-  for (size_t i = 0; i < c.size(); ++i) sum += probs[i] = std::exp(double(c[i].first - max_logit));
-  for (double& pr : probs) pr /= sum;
+  if (use_top_p || use_min_p)
+    sum = sum_in_vocab_order(adjusted, last ? &*last : nullptr,
+                             [&](float l) { return std::exp(double(l - max_logit)); });
+  auto prob = [&](const Candidate& x) { return std::exp(double(x.first - max_logit)) / sum; };
 
+  // min-p keeps only tokens with p >= min_p * p_max, i.e. logit - max >= log(min_p): drop what
+  // is clearly below that before sorting anything (the exact test below decides the rest).
+  if (use_min_p) {
+    const double bound = std::log(double(params_.min_p)) - 1e-6;
+    std::erase_if(c, [&](const Candidate& x) { return double(x.first - max_logit) < bound; });
+  }
+
+  LazySorted sorted(c);
+  size_t n = c.size();  // the kept tokens are always the first n in sampling order
   // top-p: smallest prefix whose mass reaches top_p.
-  if (params_.top_p < 1.0f) {
+  if (use_top_p) {
     double cum = 0;
-    size_t n = c.size();
     for (size_t i = 0; i < c.size(); ++i) {
-      cum += probs[i];
+      cum += prob(sorted.at(i));
       if (cum >= params_.top_p) {
         n = i + 1;
         break;
       }
     }
-    c.resize(n);
-    probs.resize(n);
   }
   // min-p: drop tokens less likely than min_p times the most likely one.
-  if (params_.min_p > 0) {
-    const double floor = probs[0] * params_.min_p;
-    size_t n = 1;
-    while (n < c.size() && probs[n] >= floor) ++n;
-    c.resize(n);
+  if (use_min_p) {
+    const double floor = prob(sorted.at(0)) * params_.min_p;
+    size_t k = 1;
+    while (k < n && prob(sorted.at(k)) >= floor) ++k;
+    n = k;
   }
+  if (n < c.size() || sorted.sorted_through(n)) last = sorted.at(n - 1);
 
   // Temperature, then draw.
-  std::vector<double> weights(c.size());
-  double total = 0;
-  for (size_t i = 0; i < c.size(); ++i)
-    total += weights[i] = std::exp(double(c[i].first - max_logit) / params_.temperature);
+  auto weight = [&](float l) { return std::exp(double(l - max_logit) / params_.temperature); };
+  const double total = sum_in_vocab_order(adjusted, last ? &*last : nullptr, weight);
   const double u = double(rng_() >> 11) * 0x1.0p-53 * total;
   double acc = 0;
-  for (size_t i = 0; i < c.size(); ++i) {
-    acc += weights[i];
-    if (u < acc) return c[i].second;
+  for (size_t i = 0; i < n; ++i) {
+    const Candidate& x = sorted.at(i);
+    acc += weight(x.first);
+    if (u < acc) return x.second;
   }
-  return c.back().second;
+  return sorted.at(n - 1).second;
 }
 
 float token_logprob(std::span<const float> logits, int32_t id) {

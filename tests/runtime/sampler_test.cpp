@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <random>
 #include <set>
 
 #include "core/error.h"
+#include "sampler_reference.h"
 
 using namespace sputnik;
 
@@ -137,4 +140,86 @@ TEST(Sampler, Logprobs) {
   EXPECT_EQ(top[0].id, 0);
   EXPECT_EQ(top[1].id, 1);
   EXPECT_NEAR(top[1].logprob, std::log(0.25), 1e-6);
+}
+
+// The sampler sorts only the prefix of the vocabulary that top-p, min-p and the draw walk; it
+// must pick exactly the tokens a full sort picks, for every seed and setting.
+namespace {
+
+std::vector<float> random_logits(size_t vocab, int kind, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> l(vocab);
+  for (auto& x : l) x = nd(rng);
+  switch (kind) {
+    case 0:  // flat, like an untrained model
+      break;
+    case 1:  // peaked: wide spread plus a few dominant tokens
+      for (auto& x : l) x *= 4.0f;
+      for (int i = 0; i < 5; ++i) l[rng() % vocab] += 12.0f;
+      break;
+    case 2:  // many exact ties (the order must fall back to the id)
+      for (auto& x : l) x = std::round(x * 2.0f) / 2.0f;
+      break;
+    default:  // NaN and -inf entries mixed in
+      for (int i = 0; i < int(vocab / 50); ++i) {
+        l[rng() % vocab] = std::nanf("");
+        l[rng() % vocab] = -std::numeric_limits<float>::infinity();
+      }
+  }
+  return l;
+}
+
+}  // namespace
+
+TEST(Sampler, MatchesFullSortSamplerOnRandomLogits) {
+  std::mt19937 rng(2024);
+  int cases = 0, old_mismatches = 0;
+  for (int kind = 0; kind < 4; ++kind) {
+    const auto logits = random_logits(1500, kind, rng);
+    for (float temp : {0.4f, 1.0f, 1.8f})
+      for (int top_k : {0, 7, 1000})
+        for (float top_p : {1.0f, 0.999f, 0.95f, 0.5f})
+          for (float min_p : {0.0f, 0.01f, 0.05f, 0.4f}) {
+            SamplingParams p;
+            p.temperature = temp;
+            p.top_k = top_k;
+            p.top_p = top_p;
+            p.min_p = min_p;
+            p.repetition_penalty = kind == 1 ? 1.3f : 1.0f;
+            p.presence_penalty = kind == 2 ? 0.5f : 0.0f;
+            p.seed = rng();
+            Sampler fast(p);
+            test::FullSortSampler same(p, /*vocab_order_sums=*/true), old(p, /*vocab_order_sums=*/false);
+            std::vector<int32_t> history;
+            for (int draw = 0; draw < 4; ++draw) {
+              const int32_t got = fast.sample(logits, history), want = same.sample(logits, history);
+              ASSERT_EQ(got, want) << "kind " << kind << " temp " << temp << " top_k " << top_k << " top_p "
+                                   << top_p << " min_p " << min_p << " draw " << draw;
+              old_mismatches += old.sample(logits, history) != got;
+              history.push_back(got);
+              ++cases;
+            }
+          }
+  }
+  // Summing in sorted order instead can only matter within rounding of a threshold.
+  EXPECT_EQ(old_mismatches, 0) << "of " << cases;
+}
+
+TEST(Sampler, MatchesFullSortSamplerAtQwenVocabulary) {
+  std::mt19937 rng(7);
+  for (int kind : {0, 1}) {
+    const auto logits = random_logits(151936, kind, rng);
+    for (auto [top_p, min_p] : {std::pair{1.0f, 0.0f}, {0.95f, 0.0f}, {1.0f, 0.05f}, {0.9f, 0.02f}}) {
+      SamplingParams p;
+      p.temperature = 0.9f;
+      p.top_k = 0;
+      p.top_p = top_p;
+      p.min_p = min_p;
+      p.seed = rng();
+      Sampler fast(p);
+      test::FullSortSampler ref(p, true);
+      for (int draw = 0; draw < 2; ++draw)
+        ASSERT_EQ(fast.sample(logits, {}), ref.sample(logits, {})) << kind << " " << top_p << " " << min_p;
+    }
+  }
 }
