@@ -35,6 +35,9 @@ std::string Metrics::render(const SchedulerStats& s) const {
   out += fmt::format("sputnik_reasoning_tokens_total {}\n", reasoning_tokens_.load());
   metric("sputnik_prompt_tokens_cached_total", "counter", "Prompt tokens reused from the prefix cache.");
   out += fmt::format("sputnik_prompt_tokens_cached_total {}\n", s.cached_prompt_tokens);
+  metric("sputnik_prompt_tokens_computed_total", "counter",
+         "Prompt tokens run through the model (neither cached nor shared between choices).");
+  out += fmt::format("sputnik_prompt_tokens_computed_total {}\n", s.computed_prompt_tokens);
   metric("sputnik_generated_tokens_total", "counter", "Tokens produced by the scheduler.");
   out += fmt::format("sputnik_generated_tokens_total {}\n", s.generated_tokens);
   metric("sputnik_steps_total", "counter", "Batched forward steps.");

@@ -33,6 +33,10 @@ struct Scheduler::Seq {
   size_t prefilled = 0;  // prompt tokens whose KV rows are in the slot
   size_t chunk = 0;      // prompt tokens in the current step's batch
   int64_t cached = 0;
+  // Waiting for another sequence, which is computing the same prompt prefix right now, to put
+  // `share_len` tokens' rows into slot `share_slot` (-1: not waiting).
+  int32_t share_slot = -1;
+  size_t share_len = 0;
   std::vector<int32_t> generated;
   std::deque<int32_t> forced;
   int32_t next_token = -1;  // last emitted token, fed in the next step; -1 while prefilling
@@ -164,11 +168,45 @@ bool Scheduler::admit(std::unique_ptr<Seq>& seq) {
   seq->slot = slot;
   seq->prefilled = reuse;
   seq->cached = int64_t(reuse);
+  // A sequence still prefilling a longer common prefix (the n choices of one request, or requests
+  // arriving together with one system prompt): wait for its rows instead of computing them twice.
+  for (const auto& a : active_) {
+    if (!computing_own_prompt(*a)) continue;
+    const size_t lcp = std::min(common_prefix(a->spec.prompt, prompt), limit);
+    if (lcp > reuse && lcp > seq->share_len) seq->share_slot = a->slot, seq->share_len = lcp;
+  }
   std::lock_guard lock(stats_mu_);
   stats_.active += 1;
   stats_.prompt_tokens += int64_t(prompt.size());
   stats_.cached_prompt_tokens += int64_t(reuse);
   return true;
+}
+
+bool Scheduler::computing_own_prompt(const Seq& s) {
+  return !s.done && s.next_token < 0 && s.share_slot < 0;
+}
+
+void Scheduler::take_shared_prefix(Seq& seq) {
+  const auto& prompt = seq.spec.prompt;
+  const size_t limit = prompt.size() - 1;
+  const auto src = size_t(seq.share_slot);
+  const size_t have = std::min(common_prefix(slot_tokens_[src], prompt), limit);
+  bool coming = false;  // is someone still computing the rows this sequence waits for?
+  for (const auto& a : active_)
+    if (a.get() != &seq && a->slot == seq.share_slot && computing_own_prompt(*a) &&
+        std::min(common_prefix(a->spec.prompt, prompt), limit) >= seq.share_len)
+      coming = true;
+  if (have < seq.share_len && coming) return;
+  // Ready, or the other sequence ended early: take what the slot holds and compute the rest.
+  if (have > seq.prefilled) {
+    engine_.copy_prefix(seq.share_slot, seq.slot, int64_t(have));
+    slot_tokens_[size_t(seq.slot)].assign(prompt.begin(), prompt.begin() + ptrdiff_t(have));
+    std::lock_guard lock(stats_mu_);
+    stats_.cached_prompt_tokens += int64_t(have - seq.prefilled);
+    seq.cached += int64_t(have - seq.prefilled);
+    seq.prefilled = have;
+  }
+  seq.share_slot = -1;
 }
 
 void Scheduler::finish(Seq& seq, const std::string& reason, const std::string& error) {
@@ -231,6 +269,8 @@ void Scheduler::emit(Seq& seq, int32_t token, bool forced, const float* logits) 
 }
 
 void Scheduler::step() {
+  for (auto& s : active_)
+    if (!s->done && s->share_slot >= 0) take_shared_prefix(*s);
   Batch batch;
   std::vector<Seq*> owners;  // one per logits row, in batch order
   for (auto& s : active_) {
@@ -243,7 +283,7 @@ void Scheduler::step() {
   int64_t budget = options_.prefill_chunk;
   for (auto& s : active_) {
     s->chunk = 0;
-    if (s->done || s->next_token >= 0 || budget <= 0) continue;
+    if (s->done || s->next_token >= 0 || s->share_slot >= 0 || budget <= 0) continue;
     const auto& prompt = s->spec.prompt;
     const size_t take = std::min(prompt.size() - s->prefilled, size_t(budget));
     const auto base = int64_t(slot_tokens_[size_t(s->slot)].size());
@@ -274,7 +314,11 @@ void Scheduler::step() {
   }
   for (int64_t i = 0; i < batch.size(); ++i)
     slot_tokens_[size_t(batch.slots[size_t(i)])].push_back(batch.tokens[size_t(i)]);
-  for (auto& s : active_) s->prefilled += s->chunk;
+  int64_t computed = 0;
+  for (auto& s : active_) {
+    s->prefilled += s->chunk;
+    computed += int64_t(s->chunk);
+  }
 
   // Sampling is independent per sequence (a full-vocabulary sort can cost as much as a small
   // model's forward), so it runs on all threads; the owners' callbacks then run in order.
@@ -321,6 +365,7 @@ void Scheduler::step() {
   const double now = now_seconds();
   std::lock_guard lock(stats_mu_);
   stats_.steps += 1;
+  stats_.computed_prompt_tokens += computed;
   stats_.max_batch = std::max(stats_.max_batch, int64_t(n_decode));
   rate_window_.emplace_back(now, produced);
   while (rate_window_.size() > 1 && now - rate_window_.front().first > 5.0) rate_window_.pop_front();

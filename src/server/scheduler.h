@@ -4,7 +4,9 @@
 // prefilling. New sequences join between steps, finished or cancelled ones leave and free their
 // slot. A freed slot keeps its KV rows and their tokens: a later prompt reuses the longest
 // prefix it shares with any slot (truncating a free slot, or copying from a busy one), so a
-// shared system prompt or the earlier turns of a conversation are not recomputed.
+// shared system prompt or the earlier turns of a conversation are not recomputed. A prompt that
+// another sequence is prefilling at that moment (the n choices of one request) waits for those
+// rows and copies them, so n choices cost one prefill.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -69,6 +71,7 @@ struct SchedulerOptions {
 struct SchedulerStats {
   int64_t queued = 0, active = 0, slots = 0;
   int64_t steps = 0, generated_tokens = 0, prompt_tokens = 0, cached_prompt_tokens = 0;
+  int64_t computed_prompt_tokens = 0;  // prompt tokens run through the model (not reused)
   int64_t max_batch = 0;  // most sequences decoded in one step
   double decode_tokens_per_second = 0;  // over the last few seconds
 };
@@ -86,6 +89,8 @@ class Scheduler {
   struct Seq;
   void loop();
   bool admit(std::unique_ptr<Seq>& seq);
+  static bool computing_own_prompt(const Seq& s);
+  void take_shared_prefix(Seq& seq);
   void step();
   void finish(Seq& seq, const std::string& reason, const std::string& error = "");
   void emit(Seq& seq, int32_t token, bool forced, const float* logits);

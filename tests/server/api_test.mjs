@@ -100,6 +100,19 @@ await run("chat: seed reproduces sampling; n choices", async () => {
   assert.deepEqual([...idx].sort(), [0, 1, 2]);
 });
 
+await run("chat: n choices share one prefill", async () => {
+  const before = await metrics(server.url);
+  const text = "One prompt, four answers: " + "lorem ipsum dolor sit amet ".repeat(12);
+  const r = await client.chat.completions.create(ask(text, { temperature: 1, max_tokens: 3, n: 4 }));
+  assert.equal(r.choices.length, 4);
+  const after = await metrics(server.url);
+  const computed = after.sputnik_prompt_tokens_computed_total - before.sputnik_prompt_tokens_computed_total;
+  // The first choice computes what the prefix cache lacks; the others only their last prompt
+  // token (whose logits start them off), not the whole prompt again.
+  assert.ok(r.usage.prompt_tokens > 60);
+  assert.equal(computed, r.usage.prompt_tokens - r.usage.prompt_tokens_details.cached_tokens + 3);
+});
+
 await run("chat: logprobs / top_logprobs", async () => {
   const r = await client.chat.completions.create(ask("Hi", { temperature: 0, max_tokens: 6, logprobs: true, top_logprobs: 3 }));
   const lp = r.choices[0].logprobs.content;

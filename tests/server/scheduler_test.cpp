@@ -250,3 +250,76 @@ TEST(Scheduler, StopEndsQueuedAndActiveSequences) {
     EXPECT_EQ(c->end.finish_reason, "cancelled");
   }
 }
+
+TEST(Scheduler, ChoicesOfOnePromptShareOnePrefill) {
+  FakeEngine engine(4, 512, kVocab);
+  const auto prompt = prompt_of(11, 50);
+  std::vector<std::unique_ptr<Collector>> cs;
+  SchedulerStats stats;
+  {
+    SchedulerOptions o;
+    o.prefill_chunk = 7;  // the first choice needs several steps: the others arrive mid-prefill
+    engine.hold = true;
+    Scheduler sched(engine, o);
+    for (int i = 0; i < 4; ++i) {
+      cs.push_back(std::make_unique<Collector>());
+      sched.submit(cs.back()->spec(prompt, 6));
+    }
+    engine.hold = false;
+    for (auto& c : cs) c->wait();
+    stats = sched.stats();
+  }
+  for (auto& c : cs) EXPECT_EQ(c->tokens, reference(prompt, 6));
+  // One prefill of 50 tokens; each other choice runs only the last prompt token (its logits).
+  EXPECT_EQ(stats.computed_prompt_tokens, 50 + 3);
+  EXPECT_EQ(stats.cached_prompt_tokens, 3 * 49);
+  EXPECT_EQ(cs[0]->end.cached_tokens, 0);
+  for (size_t i = 1; i < cs.size(); ++i) EXPECT_EQ(cs[i]->end.cached_tokens, 49);
+}
+
+TEST(Scheduler, MoreChoicesThanSlotsReuseTheFinishedOnes) {
+  FakeEngine engine(2, 512, kVocab);
+  const auto prompt = prompt_of(12, 40);
+  std::vector<std::unique_ptr<Collector>> cs;
+  SchedulerStats stats;
+  {
+    SchedulerOptions o;
+    o.prefill_chunk = 16;
+    engine.hold = true;
+    Scheduler sched(engine, o);
+    for (int i = 0; i < 5; ++i) {
+      cs.push_back(std::make_unique<Collector>());
+      sched.submit(cs.back()->spec(prompt, 4));
+    }
+    engine.hold = false;
+    for (auto& c : cs) c->wait();
+    stats = sched.stats();
+  }
+  for (auto& c : cs) EXPECT_EQ(c->tokens, reference(prompt, 4));
+  EXPECT_EQ(stats.computed_prompt_tokens, 40 + 4);
+}
+
+TEST(Scheduler, AChoiceWaitingOnACancelledOneComputesThePromptItself) {
+  FakeEngine engine(3, 512, kVocab);
+  const auto prompt = prompt_of(13, 60);
+  Collector lead, c1, c2;
+  {
+    SchedulerOptions o;
+    o.prefill_chunk = 5;
+    engine.hold = true;
+    Scheduler sched(engine, o);
+    auto h = sched.submit(lead.spec(prompt, 5));
+    sched.submit(c1.spec(prompt, 5));
+    sched.submit(c2.spec(prompt, 5));
+    h->cancel();  // before its prompt is in: the others must not wait forever
+    engine.hold = false;
+    lead.wait();
+    c1.wait();
+    c2.wait();
+  }
+  EXPECT_EQ(lead.end.finish_reason, "cancelled");
+  EXPECT_EQ(c1.end.finish_reason, "length");
+  EXPECT_EQ(c2.end.finish_reason, "length");
+  EXPECT_EQ(c1.tokens, reference(prompt, 5));
+  EXPECT_EQ(c2.tokens, reference(prompt, 5));
+}
