@@ -2,6 +2,10 @@
 // gradient of the mean next-token cross-entropy (+ λ·MTP loss) over one sequence with respect to
 // every trainable parameter, written under the checkpoint's own tensor names — the black-box hook
 // that tests compare against PyTorch autograd.
+// Not written: DeepSeek-V3's e_score_correction_bias (it only selects experts, so its gradient is
+// zero; training moves it by load balancing), FP8 scale tensors, and the MTP layer's stored copies
+// of the embedding and head (the MTP module shares the main model's: their gradient is in
+// model.embed_tokens.weight / lm_head.weight). GGUF input gets the Hugging Face names.
 #include <cstdio>
 #include <memory>
 #include <string>
