@@ -368,7 +368,7 @@ Value apply_filter(std::string_view name, const Value& in, const CallArgs& a) {
     int64_t n = 0;
     bool in_word = false;
     for (char32_t c : utf8_to_u32(filter_str(in))) {
-      bool w = c == '_' || (c >= '0' && c <= '9') || py_is_cased_upper(c) || py_is_cased_lower(c) || c > 0x2E7F;
+      const bool w = c == '_' || py_isalnum(c);  // Python's \w
       if (w && !in_word) ++n;
       in_word = w;
     }
@@ -429,7 +429,7 @@ bool apply_test(std::string_view name, const Value& v, const CallArgs& a) {
   }
   if (name == "lower" || name == "upper") {
     std::string s = v.str();
-    return name == "lower" ? py_lower(s) == s : py_upper(s) == s;
+    return name == "lower" ? py_islower(s) : py_isupper(s);
   }
   fail("unsupported test '{}'", name);
 }

@@ -159,23 +159,12 @@ Value string_method(const std::string& s, const std::string& name, const CallArg
     return Value(match && !p.empty() ? s.substr(0, s.size() - p.size()) : s);
   }
   if (name == "splitlines") return list_of(py_splitlines(s, arg(a, 0, "keepends").truthy()));
-  if (name == "isdigit") return Value(all_chars(s, [](char32_t c) { return c >= '0' && c <= '9'; }));
+  if (name == "isdigit") return Value(all_chars(s, py_isdigit));
   if (name == "isspace") return Value(all_chars(s, py_isspace));
-  if (name == "isalpha")
-    return Value(all_chars(s, [](char32_t c) { return py_is_cased_upper(c) || py_is_cased_lower(c) || c > 0x2E7F; }));
-  if (name == "isalnum")
-    return Value(all_chars(s, [](char32_t c) {
-      return (c >= '0' && c <= '9') || py_is_cased_upper(c) || py_is_cased_lower(c) || c > 0x2E7F;
-    }));
-  if (name == "islower" || name == "isupper") {
-    bool any_cased = false, ok = true;
-    for (char32_t c : utf8_to_u32(s)) {
-      bool up = py_is_cased_upper(c), lo = py_is_cased_lower(c);
-      if (up || lo) any_cased = true;
-      if (name == "islower" ? up : lo) ok = false;
-    }
-    return Value(any_cased && ok);
-  }
+  if (name == "isalpha") return Value(all_chars(s, py_isalpha));
+  if (name == "isalnum") return Value(all_chars(s, py_isalnum));
+  if (name == "islower") return Value(py_islower(s));
+  if (name == "isupper") return Value(py_isupper(s));
   fail("internal: unknown str method {}", name);
 }
 

@@ -19,15 +19,18 @@ std::vector<std::string> py_split(std::string_view s, const std::optional<std::s
 std::string py_replace(std::string_view s, std::string_view old, std::string_view repl, long count);
 std::vector<std::string> py_splitlines(std::string_view s, bool keepends);
 
-// Case mapping: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic basic letters.
+// Case mapping and character classes as Python's str methods, for all of Unicode (ICU data;
+// jinja_case.cpp).
 std::string py_upper(std::string_view s);
-std::string py_lower(std::string_view s);
+std::string py_lower(std::string_view s);       // with the final-sigma rule
 std::string py_title(std::string_view s);       // str.title()
 std::string py_capitalize(std::string_view s);  // str.capitalize()
 std::string jinja_title(std::string_view s);    // Jinja's |title filter (splits on -, space, brackets)
-bool py_is_cased_upper(char32_t c);
-bool py_is_cased_lower(char32_t c);
-char32_t py_to_upper(char32_t c);
-char32_t py_to_lower(char32_t c);
+bool py_islower(std::string_view s);            // str.islower()
+bool py_isupper(std::string_view s);            // str.isupper()
+bool py_is_cased(char32_t c);                   // Unicode's Cased property
+bool py_isalpha(char32_t c);                    // str.isalpha() for one code point
+bool py_isdigit(char32_t c);                    // str.isdigit()
+bool py_isalnum(char32_t c);                    // str.isalnum()
 
 }  // namespace sputnik::jinja

@@ -207,6 +207,27 @@ RAW = [
     ("{% set x.y = 1 %}", {"x": {}}),
 ]
 
+# Case mapping beyond Latin/Greek/Cyrillic: Python's str methods use Unicode's full mappings
+# (ß -> SS, ŉ -> ʼN, ligatures), title case for first letters (ǆ -> ǅ, Georgian stays
+# Mkhedruli in title() but goes Mtavruli in upper()), and lower() turns Σ into ς at a word's end.
+CASE_STRINGS = [
+    "Straße STRASSE ẞ ﬁx ﬀ ﬃ ŉ",
+    "İstanbul ıi Iİ",
+    "ΟΔΥΣΣΕΥΣ ΣΑ Σ. ΑΣ' ΣΣ Σ aΣb aΣ Α\u0345Σ Σ\u0301",
+    "Բարեւ աշխարհ և ﬓ ԵՒ",
+    "ა ბ Ⴀ Ა ᲐᲑ ⴀ",
+    "ǆemal ǅ Ǆ ǈ ǌ",
+    "ΐ ΰ ǰ ẖ ῳ ᾳ ᾼ",
+    "𐐨𐐩 𞤢 Ⰰⰰ ᏣᎳᎩ ꮳꮃꭹ",
+    "١٢٣ ²³ Ⅻ ⅻ 一 ½ x_1",
+    "hello WORLD 123 ﾊﾟ",
+    "",
+]
+RAW += [("{{ s.upper() }}|{{ s.lower() }}|{{ s.title() }}|{{ s.capitalize() }}", {"s": t}) for t in CASE_STRINGS]
+RAW += [("{{ s|upper }}|{{ s|lower }}|{{ s|title }}|{{ s|capitalize }}|{{ s|wordcount }}", {"s": t}) for t in CASE_STRINGS]
+RAW += [("{% for w in s.split() %}{{ w }}:{{ w.islower() }}{{ w.isupper() }}{{ w.isalpha() }}{{ w.isdigit() }}"
+         "{{ w.isalnum() }}{{ w is lower }}{{ w is upper }} {% endfor %}", {"s": t}) for t in CASE_STRINGS]
+
 
 def raw_cases():
     return [{"kind": "raw", "template": t, "context": c, "_label": f"raw[{i}] {t[:60]!r}"} for i, (t, c) in enumerate(RAW)]
