@@ -28,7 +28,7 @@ def tensor_bytes(t, dtype):
 
 
 def write_safetensors(path, tensors):
-    """tensors: name -> (dtype, torch tensor)."""
+    """tensors: name -> (dtype, torch tensor). Also writes tests/server/make_tiny_model.py's model."""
     header, blobs, offset = {}, [], 0
     for name in sorted(tensors):
         dtype, t = tensors[name]

