@@ -88,6 +88,24 @@ TEST(Trainer, Qwen2LossFallsAndFeedbackIsWritten) {
   // The final checkpoint is an HF folder the inference loader opens.
   EXPECT_TRUE(fs::exists(r.opt.out + "/final/trainer_state.json"));
   EXPECT_NO_THROW(load_weights(r.opt.out + "/final"));
+
+  // --init continues from it: same weights, so the same held-out loss, bit for bit.
+  TrainerOptions next = r.opt;
+  next.model_config.clear();
+  next.init = r.opt.out + "/final";
+  next.out = r.dir + "/continued";
+  Trainer t2(next);
+  EXPECT_EQ(t2.evaluate(), h.back().eval_loss);
+  EXPECT_EQ(t2.step(), 0);
+}
+
+TEST(Trainer, Bf16ComputeLearnsToo) {
+  RunSetup r = make_run("trainer_bf16", testing::tiny_qwen2_config());
+  r.opt.steps = 25, r.opt.eval_every = 0, r.opt.bf16 = true;
+  Trainer t(r.opt);
+  EXPECT_TRUE(t.model().options().bf16);
+  t.run();
+  EXPECT_LT(mean_loss(t.history(), 20, 5), 0.7 * mean_loss(t.history(), 0, 5));
 }
 
 TEST(Trainer, DeepSeekV3MoeWithMtpLearnsAndLogsExpertLoad) {
