@@ -139,7 +139,21 @@ def corpus_vs_fixtures(sputnik, tmp, name):
     check(len(docs) == len(plain_keep), f"{name}: {len(docs)} docs with EOS, want {len(plain_keep)}")
     bad = [i for d, i in zip(docs, plain_keep) if d.tolist() != fixture[i].get("plain", fixture[i]["ids"]) + [eos]]
     check(not bad, f"{name} default: {len(bad)} docs differ from HF ids + EOS, first corpus line {bad[:1]}")
-    print(f"{name}: {len(keep)} corpus documents match HF tokenizers (parsed and plain), -t 1 == -t 2")
+    # --add-special: what the post-processor adds (DeepSeek: BOS, as tokenizer_config add_bos_token says).
+    cfg = json.load(open(os.path.join(folder(name), "tokenizer_config.json"), encoding="utf-8"))
+    run(sputnik, "-m", folder(name), "-i", src, "-o", os.path.join(tmp, f"{name}_bos.bin"), "--field", "body",
+        "--parse-special", "--no-eos", "--add-special")
+    docs, _, _, _ = read_shard(os.path.join(tmp, f"{name}_bos.bin"))
+    if cfg.get("add_bos_token"):
+        bos = cfg["bos_token"]["content"] if isinstance(cfg["bos_token"], dict) else cfg["bos_token"]
+        tj = json.load(open(os.path.join(folder(name), "tokenizer.json"), encoding="utf-8"))
+        bos_id = next(t["id"] for t in tj["added_tokens"] if t["content"] == bos)
+        # An empty line is a document too now: it holds BOS.
+        bad = [i for i, d in enumerate(docs) if d.tolist() != [bos_id] + fixture[i]["ids"]]
+        check(len(docs) == len(lines) and not bad, f"{name} --add-special: {len(bad)} docs are not BOS + HF ids")
+    else:
+        check([d.tolist() for d in docs] == [fixture[i]["ids"] for i in keep], f"{name} --add-special changed ids")
+    print(f"{name}: {len(keep)} corpus documents match HF tokenizers (parsed, plain, +BOS), -t 1 == -t 2")
 
 
 def text_splits(sputnik, tmp, name):
@@ -167,12 +181,10 @@ def text_splits(sputnik, tmp, name):
     cases = [("lines", [lines_file], want_lines), ("paragraphs", [para_file], want_paras),
              ("file", [w[0] for w in whole], want_whole)]
     for split, inputs, expected in cases:
-        out = [os.path.join(tmp, f"{name}_{split}{t}.bin") for t in ("1", "2")]
-        for t, o in zip(("1", "2"), out):
-            run(sputnik, "-m", folder(name), "-i", *inputs, "-o", o, "--split", split, "--parse-special",
-                "--no-eos", "-t", t)
-        same_files(*out)
-        docs, _, _, _ = read_shard(out[0])
+        out = os.path.join(tmp, f"{name}_{split}.bin")
+        run(sputnik, "-m", folder(name), "-i", *inputs, "-o", out, "--split", split, "--parse-special", "--no-eos",
+            "-t", "2")
+        docs, _, _, _ = read_shard(out)
         got = [d.tolist() for d in docs]
         check(got == expected, f"{name} --split {split}: {sum(a != b for a, b in zip(got, expected))} docs differ, "
                                f"{len(got)} vs {len(expected)} docs")
