@@ -1,6 +1,8 @@
 // Causal GQA attention core: gradient (Dk != Dv, 2 query heads per kv head), causality.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "core/error.h"
 #include "gradcheck.h"
 #include "train/attention.h"
@@ -53,6 +55,47 @@ TEST(Attention, CausalAndFirstPositionCopiesValue) {
   EXPECT_TRUE(last_changed);
   s.Hkv = 3;
   EXPECT_THROW(attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), s), Error);
+}
+
+TEST(Attention, LongSequenceAcrossCausalBlocks) {
+  // S = 150 spans three 64-row causal blocks (the last one partial): outputs against a direct
+  // double-precision softmax, gradients by finite differences.
+  std::mt19937 rng(23);
+  AttentionShape s{.B = 1, .S = 150, .Hq = 2, .Hkv = 1, .Dk = 8, .Dv = 4, .scale = 0.35f};
+  auto q = randn(size_t(s.S * s.Hq * s.Dk), rng);
+  auto k = randn(size_t(s.S * s.Hkv * s.Dk), rng);
+  auto v = randn(size_t(s.S * s.Hkv * s.Dv), rng);
+  auto r = randn(size_t(s.S * s.Hq * s.Dv), rng);
+  std::vector<float> out(r.size()), probs(size_t(s.probs_size()));
+  attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), s);
+  double worst = 0;
+  for (int64_t h = 0; h < s.Hq; ++h)
+    for (int64_t i = 0; i < s.S; ++i) {
+      std::vector<double> w(size_t(i + 1));
+      double mx = -1e300, sum = 0;
+      for (int64_t j = 0; j <= i; ++j) {
+        double d = 0;
+        for (int64_t c = 0; c < s.Dk; ++c) d += double(q[size_t((i * s.Hq + h) * s.Dk + c)]) * k[size_t(j * s.Dk + c)];
+        w[size_t(j)] = d * s.scale;
+        mx = std::max(mx, w[size_t(j)]);
+      }
+      for (auto& x : w) sum += (x = std::exp(x - mx));
+      for (int64_t c = 0; c < s.Dv; ++c) {
+        double o = 0;
+        for (int64_t j = 0; j <= i; ++j) o += w[size_t(j)] / sum * v[size_t(j * s.Dv + c)];
+        worst = std::max(worst, std::abs(o - out[size_t((i * s.Hq + h) * s.Dv + c)]));
+      }
+    }
+  EXPECT_LT(worst, 1e-5);
+  auto loss = [&] {
+    attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), s);
+    return dot(out, r);
+  };
+  std::vector<float> dq(q.size(), 0.0f), dk(k.size(), 0.0f), dv(v.size(), 0.0f);
+  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), q.data(), k.data(), v.data(), probs.data(), s);
+  expect_grad("q", q.data(), dq.data(), q.size(), loss, rng, {.samples = 40});
+  expect_grad("k", k.data(), dk.data(), k.size(), loss, rng, {.samples = 40});
+  expect_grad("v", v.data(), dv.data(), v.size(), loss, rng, {.samples = 40});
 }
 
 }  // namespace
