@@ -99,6 +99,30 @@ size_t header_length(const std::string& header, std::string_view turn, const Tok
   return best;
 }
 
+std::string trim_newlines(std::string_view s) {
+  while (!s.empty() && s.front() == '\n') s.remove_prefix(1);
+  while (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  return std::string(s);
+}
+
+// An assistant message's (thinking, answer), as Qwen3's template splits them.
+std::pair<std::string, std::string> split_reasoning(const nlohmann::ordered_json& m) {
+  std::string content = m.contains("content") && m["content"].is_string() ? m["content"].get<std::string>() : "";
+  std::string reasoning;
+  if (auto r = m.find("reasoning_content"); r != m.end() && r->is_string()) reasoning = r->get<std::string>();
+  if (const size_t close = content.find("</think>"); close != std::string::npos) {
+    if (reasoning.empty()) {
+      std::string_view before = std::string_view(content).substr(0, close);
+      if (const size_t open = before.rfind("<think>"); open != std::string_view::npos) before.remove_prefix(open + 7);
+      reasoning = std::string(before);
+    }
+    content = content.substr(close + 8);
+  }
+  std::string_view answer = content;
+  while (!answer.empty() && answer.front() == '\n') answer.remove_prefix(1);
+  return {trim_newlines(reasoning), std::string(answer)};
+}
+
 }  // namespace
 
 SftExample render_sft_example(const nlohmann::ordered_json& example, const ChatTemplate& tmpl, const Tokenizer& tok,
@@ -123,6 +147,20 @@ SftExample render_sft_example(const nlohmann::ordered_json& example, const ChatT
 
   SftExample out;
   out.text = render(n, false);
+  size_t loop_end = n;  // messages whose turns are located in the template's own render
+  std::optional<size_t> kept_turn;  // where the final turn with kept reasoning starts
+  if (options.keep_reasoning && messages[n - 1]["role"] == "assistant") {
+    const auto [reasoning, answer] = split_reasoning(messages[n - 1]);
+    const size_t at_answer = answer.empty() ? std::string::npos : out.text.rfind(answer);
+    if (!reasoning.empty() && out.text.find(reasoning) == std::string::npos && at_answer != std::string::npos) {
+      const std::string prompt = render(n - 1, true);
+      const std::string after = out.text.substr(at_answer + answer.size());
+      const std::string open = prompt.ends_with("<think>\n") ? "" : "<think>\n";
+      out.text = prompt + open + reasoning + "\n</think>\n\n" + answer + after;
+      kept_turn = prompt.size();
+      loop_end = n - 1;
+    }
+  }
   const std::string& full = out.text;
   // Cut points: [begin, end) byte ranges of `full` that are assistant output.
   std::vector<std::pair<size_t, size_t>> spans;
@@ -138,7 +176,7 @@ SftExample render_sft_example(const nlohmann::ordered_json& example, const ChatT
   };
   const std::vector<std::string> ends = end_markers(tmpl, tok);
 
-  for (size_t k = 0; k < n; ++k) {
+  for (size_t k = 0; k < loop_end; ++k) {
     if (messages[k]["role"] != "assistant") continue;
     const std::optional<size_t> start = prefix_at(k);
     if (!start)
@@ -178,6 +216,12 @@ SftExample render_sft_example(const nlohmann::ordered_json& example, const ChatT
       end = turn.size();
     }
     if (end > h) spans.emplace_back(*start + h, *start + end);
+  }
+  if (kept_turn) {
+    size_t end = full.size();
+    for (const std::string& marker : ends)
+      if (const size_t p = full.find(marker, *kept_turn); p != std::string::npos) end = std::min(end, p + marker.size());
+    spans.emplace_back(*kept_turn, end);
   }
 
   // Encode scaffolding and assistant spans separately, in order.

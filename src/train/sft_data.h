@@ -40,6 +40,12 @@ struct SftOptions {
   // Template variables (enable_thinking, extra kwargs). add_generation_prompt is ignored: the
   // renderer sets it itself. An example's own "tools" array is passed to the template.
   ChatOptions chat;
+  // Templates such as DeepSeek-R1's drop every assistant's thinking. With this set, the final
+  // assistant turn's thinking ("reasoning_content", or <think>...</think> in its content) is
+  // trained anyway, the way R1-style data looks: the generation prompt, then
+  // "[<think>\n]reasoning\n</think>\n\nanswer" and the template's end of turn. Templates that
+  // keep the thinking themselves (Qwen3) are rendered as they are.
+  bool keep_reasoning = false;
 };
 
 // Renders and masks one example: a JSON object with "messages" (array of {role, content} with

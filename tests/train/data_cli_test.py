@@ -265,6 +265,18 @@ def sft(sputnik, tmp, name):
         check(not any(u in t for u in user_text for t in got), f"{name} sft doc {d}: user text is masked: {got}")
     print(f"{name}: {len(examples)} SFT conversations match Jinja2 + HF ids, masks are the assistant turns")
 
+    # --keep-reasoning: the final turn's thinking is trained even where the template drops it (R1).
+    keep = os.path.join(tmp, f"{name}_keep.jsonl")
+    with open(keep, "w", encoding="utf-8") as f:
+        f.write(json.dumps({"messages": [{"role": "user", "content": "Capital of France?"},
+                                         {"role": "assistant", "reasoning_content": "Easy.", "content": "Paris."}]}) + "\n")
+    run(sputnik, "-m", folder(name), "--template", template, "--sft", "--keep-reasoning", "-i", keep, "-o",
+        os.path.join(tmp, "keep.bin"))
+    docs, mask, _, _ = read_shard(os.path.join(tmp, "keep.bin"))
+    got = hf(name, tmp, decode=[docs[0][mask.astype(bool)].tolist()])["decode"][0]
+    want = ("" if name == "deepseek_v3" else "<think>\n") + "Easy.\n</think>\n\nParis." + end
+    check(got == want, f"{name} --keep-reasoning: masked {got!r}, want {want!r}")
+
     # Hostile input: a clear error naming file:line, or counted and skipped with --skip-bad.
     bad = os.path.join(tmp, f"{name}_bad.jsonl")
     with open(bad, "w", encoding="utf-8") as f:

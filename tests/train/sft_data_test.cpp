@@ -150,6 +150,38 @@ TEST(SftData, DeepSeekR1ToolCallsAndOutputs) {
   EXPECT_EQ(all_masked.find("temp"), std::string::npos);
 }
 
+TEST(SftData, KeepReasoningTrainsR1StyleThinkingOfTheFinalTurn) {
+  const Tokenizer& tok = tokenizer("tokenizer-deepseek_v3");
+  SftOptions keep;
+  keep.keep_reasoning = true;
+  const ChatTemplate r1 = fixture_template("deepseek-r1");
+  for (const char* final_turn : {R"({"role": "assistant", "content": "<think>\nEasy.\n</think>\n\nParis."})",
+                                 R"({"role": "assistant", "reasoning_content": "Easy.", "content": "Paris."})"}) {
+    json ex = json::parse(R"({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."},
+                                           {"role": "user", "content": "Capital of France?"}]})");
+    ex["messages"].push_back(json::parse(final_turn));
+    const SftExample e = render_sft_example(ex, r1, tok, keep);
+    check_consistent(e, tok);
+    // The prompt ends with R1's "<｜Assistant｜><think>\n"; the model's part starts after it.
+    EXPECT_EQ(e.text, "<｜begin▁of▁sentence｜><｜User｜>Hi<｜Assistant｜>Hello.<｜end▁of▁sentence｜><｜User｜>Capital of "
+                      "France?<｜Assistant｜><think>\nEasy.\n</think>\n\nParis.<｜end▁of▁sentence｜>");
+    EXPECT_EQ(masked_runs(e, tok), (std::vector<std::string>{"Hello.<｜end▁of▁sentence｜>",
+                                                            "Easy.\n</think>\n\nParis.<｜end▁of▁sentence｜>"}));
+  }
+  // ChatML templates that ignore reasoning_content get the <think> block as part of the turn.
+  const Tokenizer& qw = tokenizer("tokenizer-qwen3");
+  const json ex = json::parse(R"({"messages": [{"role": "user", "content": "17*3?"},
+    {"role": "assistant", "reasoning_content": "17*3 = 51.", "content": "51"}]})");
+  SftExample e = render_sft_example(ex, fixture_template("qwen2.5-instruct"), qw, keep);
+  check_consistent(e, qw);
+  EXPECT_EQ(masked_runs(e, qw), (std::vector<std::string>{"<think>\n17*3 = 51.\n</think>\n\n51<|im_end|>"}));
+  EXPECT_EQ(e.mask.back(), 0);  // the newline after <|im_end|>
+  // A template that keeps the thinking itself (Qwen3) renders exactly as without the option.
+  const SftExample own = render_sft_example(ex, fixture_template("qwen3"), qw, keep);
+  EXPECT_EQ(own.tokens, render_sft_example(ex, fixture_template("qwen3"), qw).tokens);
+  EXPECT_EQ(own.mask, render_sft_example(ex, fixture_template("qwen3"), qw).mask);
+}
+
 TEST(SftData, Qwen3ReasoningContentOfTheFinalTurnIsTrained) {
   const Tokenizer& tok = tokenizer("tokenizer-qwen3");
   const json ex = json::parse(R"({"messages": [

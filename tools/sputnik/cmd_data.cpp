@@ -2,7 +2,8 @@
 // (src/train/token_shard_writer.h) for `sputnik train --data`.
 //
 //   sputnik data -m MODEL -i FILE [FILE...] -o OUT.bin [-t N] [--format auto|text|jsonl]
-//                [--split file|paragraphs|lines] [--field text] [--sft [--template F.jinja]]
+//                [--split file|paragraphs|lines] [--field text]
+//                [--sft [--template F.jinja] [--keep-reasoning]]
 //                [--no-eos] [--add-special] [--parse-special] [--skip-bad]
 //
 // Documents are read in order and encoded in parallel a chunk at a time; chunk boundaries
@@ -34,7 +35,7 @@ using sputnik::fail;
 struct Options {
   std::string model, output, format = "auto", split = "file", field = "text", template_file;
   std::vector<std::string> inputs;
-  bool sft = false, no_eos = false, add_special = false, parse_special = false, skip_bad = false;
+  bool sft = false, keep_reasoning = false, no_eos = false, add_special = false, parse_special = false, skip_bad = false;
   int threads = 0;
 };
 
@@ -188,6 +189,8 @@ std::function<int()> setup(CLI::App& app) {
   app.add_flag("--sft", o->sft, "JSONL chat examples ({\"messages\": [...]}) rendered with the chat template; "
                                 "writes NAME.mask (1 = assistant token)");
   app.add_option("--template", o->template_file, "--sft: a .jinja chat template instead of the model's");
+  app.add_flag("--keep-reasoning", o->keep_reasoning,
+               "--sft: train the final assistant turn's thinking even where the template drops it (DeepSeek-R1)");
   app.add_flag("--no-eos", o->no_eos, "do not end each document with the tokenizer's EOS");
   app.add_flag("--add-special", o->add_special, "add what the tokenizer's post-processor adds (BOS for DeepSeek)");
   app.add_flag("--parse-special", o->parse_special,
@@ -205,7 +208,9 @@ std::function<int()> setup(CLI::App& app) {
     const sputnik::Tokenizer tok = sputnik::load_tokenizer(o->model);
     std::optional<sputnik::ChatTemplate> tmpl;
     if (o->sft) tmpl = sputnik::load_sft_template(o->model, tok, o->template_file);
-    else if (!o->template_file.empty()) fail("--template is for --sft");
+    else if (!o->template_file.empty() || o->keep_reasoning) fail("--template and --keep-reasoning are for --sft");
+    sputnik::SftOptions sft_options;
+    sft_options.keep_reasoning = o->keep_reasoning;
     // SFT examples end with the template's own end-of-turn token; pretraining text gets EOS.
     const int32_t eos = (o->no_eos || o->sft) ? -1 : tok.eos_id();
     const sputnik::EncodeOptions enc{.add_special = o->add_special, .parse_special = o->parse_special};
@@ -246,7 +251,7 @@ std::function<int()> setup(CLI::App& app) {
             } catch (const nlohmann::json::exception& ex) {
               fail("{}: not valid JSON: {}", d.where, ex.what());
             }
-            sputnik::SftExample ex = sputnik::render_sft_example(j, *tmpl, tok, {}, d.where);
+            sputnik::SftExample ex = sputnik::render_sft_example(j, *tmpl, tok, sft_options, d.where);
             e.tokens = std::move(ex.tokens);
             e.mask = std::move(ex.mask);
           } else {
@@ -301,7 +306,10 @@ std::function<int()> setup(CLI::App& app) {
     meta["split"] = o->sft ? "jsonl" : o->split;
     meta["parse_special"] = o->sft ? true : o->parse_special;
     meta["add_special"] = o->add_special;
-    if (o->sft) meta["chat_template"] = tmpl->name();
+    if (o->sft) {
+      meta["chat_template"] = tmpl->name();
+      meta["keep_reasoning"] = o->keep_reasoning;
+    }
     meta["skipped"] = skipped;
     meta["empty"] = empty;
     writer.finish(meta);
