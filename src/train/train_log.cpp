@@ -42,8 +42,11 @@ std::string ProgressBar::format_line(const ProgressInfo& p, bool with_bar) {
   std::string s;
   if (with_bar) {
     constexpr int kWidth = 24;
-    const int filled = p.total > 0 ? int(kWidth * p.step / p.total) : 0;
-    s += "[" + std::string(size_t(filled), '#') + std::string(size_t(kWidth - filled), '.') + "] ";
+    const int filled = p.total > 0 ? int(std::clamp<int64_t>(kWidth * p.step / p.total, 0, kWidth)) : 0;
+    s.push_back('[');
+    s.append(size_t(filled), '#');
+    s.append(size_t(kWidth - filled), '.');
+    s.append("] ");
   }
   s += fmt::format("step {}/{} loss {:.4f} lr {:.3g} {:.0f} tok/s ETA {}", p.step, p.total, p.loss, p.lr,
                    p.tokens_per_s, format_duration(p.eta_s));
