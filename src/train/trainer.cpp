@@ -1,7 +1,9 @@
 #include "train/trainer.h"
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -24,6 +26,8 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+std::atomic<bool> g_stop{false};
 
 json read_json_file(const std::string& path) {
   std::ifstream in(path);
@@ -63,6 +67,8 @@ void truncate_log(const std::string& path, int64_t last_step) {
 }
 
 }  // namespace
+
+void request_stop() { g_stop.store(true, std::memory_order_relaxed); }
 
 Trainer::Trainer(TrainerOptions options) : o_(std::move(options)) {
   Distributed& dist = Distributed::instance();
@@ -313,8 +319,20 @@ void Trainer::run() {
                     eval_now ? r.eval_loss : -1});
     }
     if (last || eval_now || (o_.curve_every > 0 && state_.step % o_.curve_every == 0)) refresh_curve();
-    if (o_.save_every > 0 && state_.step % o_.save_every == 0 && !last)
-      save((fs::path(o_.out) / fmt::format("step-{}", state_.step)).string());
+    const bool saved = o_.save_every > 0 && state_.step % o_.save_every == 0 && !last;
+    if (saved) save((fs::path(o_.out) / fmt::format("step-{}", state_.step)).string());
+    // Every rank must agree to stop at the same step (a signal may reach them at different times).
+    double stop = g_stop.load(std::memory_order_relaxed) ? 1 : 0;
+    Distributed::instance().allreduce_sum(&stop, 1);
+    if (stop > 0 && !last) {
+      if (bar_) bar_->finish();
+      const std::string dir = (fs::path(o_.out) / fmt::format("step-{}", state_.step)).string();
+      if (!saved) save(dir);
+      if (Distributed::instance().is_root())
+        std::fprintf(stderr, "train: stopped at step %lld; checkpoint %s (continue with --resume %s)\n",
+                     (long long)state_.step, dir.c_str(), o_.out.c_str());
+      return;
+    }
   }
   if (bar_) bar_->finish();
   save((fs::path(o_.out) / "final").string());

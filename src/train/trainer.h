@@ -62,6 +62,10 @@ struct StepRecord {
   double eval_loss = -1;  // < 0: not evaluated at this step
 };
 
+// Asks a running Trainer to stop after its current step, write OUT/step-N and return (what
+// Ctrl-C does in `sputnik train`). Async-signal-safe: it only sets an atomic flag.
+void request_stop();
+
 class Trainer {
  public:
   explicit Trainer(TrainerOptions options);

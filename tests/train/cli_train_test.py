@@ -10,9 +10,11 @@ import json
 import os
 import random
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 SENTENCES = [[1, 5, 9, 13, 17, 21, 2], [1, 6, 10, 14, 18, 22, 26, 2], [1, 7, 11, 15, 19, 2],
@@ -178,6 +180,22 @@ def main():
     a, b = read_log(os.path.join(full_out, "log.jsonl")), read_log(os.path.join(cut_out, "log.jsonl"))
     assert [r["loss"] for r in a] == [r["loss"] for r in b], ([r["loss"] for r in a], [r["loss"] for r in b])
     assert [r.get("eval_loss") for r in a] == [r.get("eval_loss") for r in b]
+
+    # Ctrl-C: the step finishes, a checkpoint is written, and --resume continues from it.
+    int_out = os.path.join(work, "interrupted")
+    proc = subprocess.Popen([sputnik, "train", *common, "--steps", "100000", "--out", int_out, "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log_path = os.path.join(int_out, "log.jsonl")
+    deadline = time.time() + 120
+    while time.time() < deadline and (not os.path.exists(log_path) or len(read_log(log_path)) < 3):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and "stopped at step" in err, (proc.returncode, err)
+    steps_done = len(read_log(log_path))
+    assert os.path.exists(os.path.join(int_out, f"step-{steps_done}", "trainer_state.json")), os.listdir(int_out)
+    run([sputnik, "train", *common, "--steps", str(steps_done + 2), "--out", int_out, "--resume", int_out, "-q"])
+    assert [r["step"] for r in read_log(log_path)] == list(range(1, steps_done + 3))
 
     # A broken shard is a clear error naming the file, not a crash.
     bad = os.path.join(work, "bad.bin")

@@ -1,5 +1,6 @@
 // `sputnik train`: pretrain or fine-tune a Qwen2 / DeepSeek-V2/V3 model on token shards, with
 // checkpoints `sputnik run` loads directly (see src/train/trainer.h for the loop).
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -12,6 +13,13 @@
 #include "train/trainer.h"
 
 namespace {
+
+// First Ctrl-C: finish the step, save a checkpoint, exit. A second one kills as usual.
+void on_interrupt(int) {
+  sputnik::train::request_stop();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
 
 std::function<int()> setup(CLI::App& app) {
   struct Opts {
@@ -71,6 +79,8 @@ std::function<int()> setup(CLI::App& app) {
     o->t.schedule = train::parse_schedule_kind(o->schedule);
     o->t.progress = !o->quiet;
     train::Trainer trainer(o->t);
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
     const auto& d = trainer.data();
     if (train::Distributed::instance().is_root() && !o->quiet)
       std::fprintf(stderr, "train: %s, %zu parameters; data %lld tokens (%lld docs) = %lld windows, %lld held out; %d rank(s)\n",
