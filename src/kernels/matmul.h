@@ -38,3 +38,21 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
                int64_t ldc);
 
 }  // namespace sputnik
+
+namespace sputnik {
+
+// One product of a batch handed to matmul_many: y[n, w.rows()] = x[n, w.cols()] · W^T.
+struct MatmulJob {
+  const TensorView* w;
+  const float* x;
+  int64_t n;
+  float* y;
+};
+
+// Runs independent products (e.g. the chosen experts' projections of one decode token, or the
+// per-head MLA projections) in one parallel region instead of one per product: at decode each
+// product is small, and per-product thread wake-ups and joins would cost as much as the math.
+// Each y equals what matmul() writes for that job, bit for bit.
+void matmul_many(const MatmulJob* jobs, size_t count);
+
+}  // namespace sputnik

@@ -124,15 +124,27 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
   }
 
   // Absorbed queries [n, heads, lora + rope]: per head, one GEMM of all tokens through W_UK^T.
-  std::vector<float> qa(size_t(n * nh * width)), tmp_in(size_t(n * std::max(nope, lora))),
-      tmp_out(size_t(n * std::max(lora, vd)));
-  for (int64_t hd = 0; hd < nh; ++hd) {
-    for (int64_t t = 0; t < n; ++t) std::copy_n(q.data() + t * q_dim + hd * qh, nope, tmp_in.data() + t * nope);
-    matmul(k_b_[size_t(hd)], tmp_in.data(), n, tmp_out.data());
-    for (int64_t t = 0; t < n; ++t) {
-      float* dst = qa.data() + (t * nh + hd) * width;
-      std::copy_n(tmp_out.data() + t * lora, lora, dst);
-      std::copy_n(q.data() + t * q_dim + hd * qh + nope, rope, dst + lora);
+  // For a few tokens (decode) all heads' products share one parallel region (matmul_many); a
+  // prompt goes head by head, which bounds the buffers.
+  const int64_t per_pass = n <= 4 ? nh : 1;
+  std::vector<float> qa(size_t(n * nh * width)), head_in(size_t(per_pass * n * std::max(nope, lora))),
+      head_out(size_t(per_pass * n * std::max(lora, vd)));
+  std::vector<MatmulJob> jobs;
+  for (int64_t h0 = 0; h0 < nh; h0 += per_pass) {
+    jobs.clear();
+    for (int64_t i = 0; i < per_pass; ++i) {
+      float* in = head_in.data() + i * n * nope;
+      for (int64_t t = 0; t < n; ++t) std::copy_n(q.data() + t * q_dim + (h0 + i) * qh, nope, in + t * nope);
+      jobs.push_back({&k_b_[size_t(h0 + i)], in, n, head_out.data() + i * n * lora});
+    }
+    matmul_many(jobs.data(), jobs.size());
+    for (int64_t i = 0; i < per_pass; ++i) {
+      const float* res = head_out.data() + i * n * lora;
+      for (int64_t t = 0; t < n; ++t) {
+        float* dst = qa.data() + (t * nh + h0 + i) * width;
+        std::copy_n(res + t * lora, lora, dst);
+        std::copy_n(q.data() + t * q_dim + (h0 + i) * qh + nope, rope, dst + lora);
+      }
     }
   }
 
@@ -156,12 +168,19 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
     }
   });
 
-  // Back to value space per head (W_UV), then the output projection.
+  // Back to value space per head (W_UV), grouped as above, then the output projection.
   std::vector<float> attn(size_t(n * nh * vd));
-  for (int64_t hd = 0; hd < nh; ++hd) {
-    for (int64_t t = 0; t < n; ++t) std::copy_n(lat.data() + (t * nh + hd) * lora, lora, tmp_in.data() + t * lora);
-    matmul(v_b_[size_t(hd)], tmp_in.data(), n, tmp_out.data());
-    for (int64_t t = 0; t < n; ++t) std::copy_n(tmp_out.data() + t * vd, vd, attn.data() + (t * nh + hd) * vd);
+  for (int64_t h0 = 0; h0 < nh; h0 += per_pass) {
+    jobs.clear();
+    for (int64_t i = 0; i < per_pass; ++i) {
+      float* in = head_in.data() + i * n * lora;
+      for (int64_t t = 0; t < n; ++t) std::copy_n(lat.data() + (t * nh + h0 + i) * lora, lora, in + t * lora);
+      jobs.push_back({&v_b_[size_t(h0 + i)], in, n, head_out.data() + i * n * vd});
+    }
+    matmul_many(jobs.data(), jobs.size());
+    for (int64_t i = 0; i < per_pass; ++i)
+      for (int64_t t = 0; t < n; ++t)
+        std::copy_n(head_out.data() + (i * n + t) * vd, vd, attn.data() + (t * nh + h0 + i) * vd);
   }
   o_(attn.data(), n, out);
 }

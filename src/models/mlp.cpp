@@ -3,16 +3,27 @@
 #include <vector>
 
 #include "kernels/activation.h"
+#include "kernels/matmul.h"
 
 namespace sputnik {
 
 void Mlp::operator()(const float* x, int64_t n, float* out) const {
   const int64_t f = inner();
   std::vector<float> g(size_t(n * f)), u(size_t(n * f));
-  gate(x, n, g.data());
-  up(x, n, u.data());
+  // Gate and up share their input: one parallel region for both at decode.
+  const MatmulJob jobs[2] = {{&gate.w, x, n, g.data()}, {&up.w, x, n, u.data()}};
+  matmul_many(jobs, 2);
+  add_bias(gate, n, g.data());
+  add_bias(up, n, u.data());
   swiglu(g.data(), u.data(), n * f, g.data());
   down(g.data(), n, out);
+}
+
+void add_bias(const Linear& l, int64_t n, float* y) {
+  if (l.bias.empty()) return;
+  const int64_t o = l.out();
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t i = 0; i < o; ++i) y[t * o + i] += l.bias[size_t(i)];
 }
 
 Mlp load_mlp(const WeightStore& ws, const std::string& prefix, int64_t hidden, int64_t inner) {

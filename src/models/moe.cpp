@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "kernels/activation.h"
+#include "kernels/matmul.h"
 
 namespace sputnik {
 
@@ -80,13 +81,13 @@ void Moe::operator()(const float* x, int64_t n, float* out) const {
     route_token(c, logits.data() + t * ne, bias_.empty() ? nullptr : bias_.data(),
                 chosen.data() + t * k, mix.data() + t * k);
 
-  if (shared_) (*shared_)(x, n, out);
-  else std::fill(out, out + n * d, 0.0f);
-
   // Each expert runs once over all the tokens routed to it (a GEMM, not per-token GEMVs).
   std::vector<std::vector<std::pair<int64_t, float>>> per_expert(static_cast<size_t>(ne));
   for (int64_t t = 0; t < n; ++t)
     for (int64_t i = 0; i < k; ++i) per_expert[size_t(chosen[size_t(t * k + i)])].push_back({t, mix[size_t(t * k + i)]});
+  if (n <= kFewTokens) return run_few(x, n, per_expert, out);
+  if (shared_) (*shared_)(x, n, out);
+  else std::fill(out, out + n * d, 0.0f);
   std::vector<float> xin, yout;
   for (int64_t e = 0; e < ne; ++e) {
     const auto& rows = per_expert[size_t(e)];
@@ -100,6 +101,71 @@ void Moe::operator()(const float* x, int64_t n, float* out) const {
       float* o = out + rows[size_t(r)].first * d;
       const float w = rows[size_t(r)].second;
       for (int64_t i = 0; i < d; ++i) o[i] += w * yout[size_t(r * d + i)];
+    }
+  }
+}
+
+}  // namespace sputnik
+
+namespace sputnik {
+
+// Decode: every chosen expert's (and the shared experts') gate and up products in one parallel
+// region, then all the down products in a second, instead of three regions per expert. The
+// numbers are those of the per-expert loop: same products, same order of the mixing sum.
+void Moe::run_few(const float* x, int64_t n, const std::vector<std::vector<std::pair<int64_t, float>>>& per_expert,
+                  float* out) const {
+  const int64_t d = c_->hidden_size;
+  struct Part {
+    const Mlp* mlp;
+    int64_t m, x_off, h_off, y_off;  // tokens, offsets into xin, gate/up, and yout
+  };
+  std::vector<Part> parts;
+  int64_t xs = 0, hs = 0, ys = 0;
+  auto add = [&](const Mlp& mlp, int64_t m) {
+    parts.push_back({&mlp, m, xs, hs, ys});
+    xs += m * d;
+    hs += m * mlp.inner();
+    ys += m * d;
+  };
+  if (shared_) add(*shared_, n);
+  for (size_t e = 0; e < per_expert.size(); ++e)
+    if (!per_expert[e].empty()) add(experts_[e], int64_t(per_expert[e].size()));
+  std::vector<float> xin(static_cast<size_t>(xs)), g(static_cast<size_t>(hs)), u(static_cast<size_t>(hs)),
+      yout(static_cast<size_t>(ys));
+  std::vector<MatmulJob> jobs;
+  size_t pi = shared_ ? 1 : 0;
+  if (shared_) std::copy_n(x, n * d, xin.data());
+  for (const auto& rows : per_expert) {
+    if (rows.empty()) continue;
+    for (size_t r = 0; r < rows.size(); ++r) std::copy_n(x + rows[r].first * d, d, xin.data() + parts[pi].x_off + int64_t(r) * d);
+    ++pi;
+  }
+  for (const Part& p : parts) {
+    jobs.push_back({&p.mlp->gate.w, xin.data() + p.x_off, p.m, g.data() + p.h_off});
+    jobs.push_back({&p.mlp->up.w, xin.data() + p.x_off, p.m, u.data() + p.h_off});
+  }
+  matmul_many(jobs.data(), jobs.size());
+  jobs.clear();
+  for (const Part& p : parts) {
+    float* gp = g.data() + p.h_off;
+    add_bias(p.mlp->gate, p.m, gp);
+    add_bias(p.mlp->up, p.m, u.data() + p.h_off);
+    swiglu(gp, u.data() + p.h_off, p.m * p.mlp->inner(), gp);
+    jobs.push_back({&p.mlp->down.w, gp, p.m, yout.data() + p.y_off});
+  }
+  matmul_many(jobs.data(), jobs.size());
+  for (const Part& p : parts) add_bias(p.mlp->down, p.m, yout.data() + p.y_off);
+
+  if (shared_) std::copy_n(yout.data(), n * d, out);
+  else std::fill(out, out + n * d, 0.0f);
+  pi = shared_ ? 1 : 0;
+  for (const auto& rows : per_expert) {
+    if (rows.empty()) continue;
+    const float* y = yout.data() + parts[pi++].y_off;
+    for (size_t r = 0; r < rows.size(); ++r) {
+      float* o = out + rows[r].first * d;
+      const float w = rows[r].second;
+      for (int64_t i = 0; i < d; ++i) o[i] += w * y[int64_t(r) * d + i];
     }
   }
 }

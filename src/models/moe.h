@@ -22,6 +22,11 @@ class Moe {
   void operator()(const float* x, int64_t n, float* out) const;
 
  private:
+  // Up to this many tokens (decode, small batches) take run_few.
+  static constexpr int64_t kFewTokens = 4;
+  void run_few(const float* x, int64_t n, const std::vector<std::vector<std::pair<int64_t, float>>>& per_expert,
+               float* out) const;
+
   const ModelConfig* c_;
   Linear gate_;
   std::vector<float> bias_;

@@ -6,6 +6,7 @@
 
 #include "core/threads.h"
 #include "kernels/attention.h"
+#include "kernels/matmul.h"
 #include "kernels/rope.h"
 #include "models/mlp.h"
 #include "models/transformer.h"
@@ -59,9 +60,12 @@ class Qwen2 final : public Transformer {
     const int64_t n = batch.size(), hd = c.head_dim, nh = c.num_attention_heads,
                   nkv = c.num_key_value_heads, q_dim = nh * hd, kv_dim = nkv * hd;
     std::vector<float> q(size_t(n * q_dim)), k(size_t(n * kv_dim)), v(size_t(n * kv_dim));
-    L.q(h, n, q.data());
-    L.k(h, n, k.data());
-    L.v(h, n, v.data());
+    // q, k and v share their input: one parallel region for the three at decode.
+    const MatmulJob qkv[3] = {{&L.q.w, h, n, q.data()}, {&L.k.w, h, n, k.data()}, {&L.v.w, h, n, v.data()}};
+    matmul_many(qkv, 3);
+    add_bias(L.q, n, q.data());
+    add_bias(L.k, n, k.data());
+    add_bias(L.v, n, v.data());
     for (int64_t t = 0; t < n; ++t) {
       const int64_t pos = batch.positions[size_t(t)];
       rope_.apply(q.data() + t * q_dim, nh, hd, pos);

@@ -1,7 +1,9 @@
 // `sputnik bench`: prefill and decode speed of a model, llama-bench style (pp512 / tg128).
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <random>
+#include <string>
 
 #include "command.h"
 #include "core/threads.h"
@@ -10,6 +12,16 @@
 #include "runtime/generate.h"
 
 namespace {
+
+// The process's peak resident set (VmHWM), in bytes; 0 where /proc is unavailable. Touched
+// pages of the mmap'd weight file count, as do any copies of weights.
+int64_t peak_rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return 0;
+}
 
 struct Options {
   std::string model;
@@ -63,19 +75,31 @@ std::function<int()> setup(CLI::App& app) {
     }
     const double prefill_tps = o->prompt / best_prefill;
     const double decode_tps = o->gen / best_decode;
-    // Bytes a decode step must stream: the active weights (routed experts counted top-k only).
-    const double active_bytes = stats.total_params > 0
+    // Bytes a decode step must stream: the active weights (routed experts counted top-k only),
+    // where an untied embedding matrix contributes the one row looked up, not all of it.
+    double active_bytes = stats.total_params > 0
         ? double(stats.weight_bytes) * double(stats.active_params) / double(stats.total_params) : 0.0;
+    const WeightStore& ws = model.weights();
+    const TensorView* embed = ws.find("model.embed_tokens.weight");
+    if (embed && ws.contains("lm_head.weight") && !model.config().tie_word_embeddings && embed->rows() > 0)
+      active_bytes -= double(embed->nbytes) - double(embed->nbytes) / double(embed->rows());
+    // Peak memory against what must be resident: all weights plus both benchmark caches.
+    const int64_t kv_bytes = model.kv_bytes_per_token() * (int64_t(o->prompt) + o->gen + 1);
+    const int64_t peak_rss = peak_rss_bytes();
     const double gbps = active_bytes * decode_tps / 1e9;
     if (o->json) {
       std::printf("{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"gen_tokens\":%d,"
-                  "\"prefill_tps\":%.3f,\"decode_tps\":%.3f,\"decode_gbps\":%.3f,\"active_weight_bytes\":%.0f}\n",
-                  o->model.c_str(), num_threads(), o->prompt, o->gen, prefill_tps, decode_tps, gbps, active_bytes);
+                  "\"prefill_tps\":%.3f,\"decode_tps\":%.3f,\"decode_gbps\":%.3f,\"active_weight_bytes\":%.0f,"
+                  "\"weights_bytes\":%lld,\"kv_bytes\":%lld,\"peak_rss_bytes\":%lld}\n",
+                  o->model.c_str(), num_threads(), o->prompt, o->gen, prefill_tps, decode_tps, gbps, active_bytes,
+                  (long long)stats.weight_bytes, (long long)kv_bytes, (long long)peak_rss);
     } else {
       std::printf("model: %s  threads: %d\n", o->model.c_str(), num_threads());
       std::printf("prefill pp%d: %.2f tokens/s\n", o->prompt, prefill_tps);
       std::printf("decode  tg%d: %.2f tokens/s  (%.2f GB/s of active weights, %.1f MiB/token)\n", o->gen,
                   decode_tps, gbps, active_bytes / (1 << 20));
+      std::printf("memory: peak RSS %.1f MiB, weights %.1f MiB + KV cache %.1f MiB\n", double(peak_rss) / (1 << 20),
+                  double(stats.weight_bytes) / (1 << 20), double(kv_bytes) / (1 << 20));
     }
     return 0;
   };

@@ -1,0 +1,86 @@
+// matmul_many(): small products (decode: n ≤ 4 activation rows) cut into row chunks of similar
+// byte size and spread over the threads as one parallel_for. The per-row kernels are the ones
+// matmul() uses (fused quantized GEMV on AVX-512, float row dots), so every row comes out the
+// same; anything else (larger n, exact mode, other paths) runs through matmul() afterwards.
+#include <algorithm>
+#include <vector>
+
+#include "core/cpu.h"
+#include "core/threads.h"
+#include "kernels/fdot.h"
+#include "kernels/matmul.h"
+#include "kernels/qgemm.h"
+#include "kernels/quant.h"
+
+namespace sputnik {
+namespace {
+
+constexpr int64_t kSmallN = 8;  // as matmul(): float weights below this go row by row
+
+enum class Path { Fused, FloatRows, Plain };
+
+Path path_of(const MatmulJob& j, Isa isa) {
+  const TensorView& w = *j.w;
+  // Anything odd (including a tensor too short for its shape) goes to matmul(), which checks.
+  if (j.n <= 0 || w.rows() == 0 || w.cols() == 0 || w.shape.size() < 2 || w.data == nullptr ||
+      !can_dequantize(w.dtype) || w.nbytes < dtype_bytes(w.dtype, w.numel()))
+    return Path::Plain;
+  if (qg::can_unpack(w.dtype)) {
+    if (matmul_exact() || isa != Isa::Avx512 || j.n > qg::kMaxFusedN || w.cols() % 32 != 0) return Path::Plain;
+    if (w.dtype != DType::Q8_0 && w.dtype != DType::Q4_0 && w.cols() % 256 != 0) return Path::Plain;
+    return Path::Fused;
+  }
+  if ((w.dtype == DType::F32 || w.dtype == DType::F16 || w.dtype == DType::BF16) && j.n <= kSmallN)
+    return Path::FloatRows;
+  return Path::Plain;
+}
+
+struct Chunk {
+  int32_t job;
+  int64_t r0, r1;
+};
+
+}  // namespace
+
+void matmul_many(const MatmulJob* jobs, size_t count) {
+  const Isa isa = active_isa();
+  // Activations quantized once per job on this thread; reused storage (no allocation per token).
+  static thread_local std::vector<qg::Acts> acts_storage;
+  std::vector<qg::Acts>& acts = acts_storage;
+  if (acts.size() < count) acts.resize(count);
+  std::vector<Path> paths(count);
+  int64_t bytes = 0;
+  for (size_t i = 0; i < count; ++i) {
+    paths[i] = path_of(jobs[i], isa);
+    if (paths[i] == Path::Plain) continue;
+    bytes += int64_t(jobs[i].w->nbytes);
+    if (paths[i] == Path::Fused) qg::quantize_acts(jobs[i].x, jobs[i].n, jobs[i].w->cols(), acts[i]);
+  }
+  // Chunks of about 1/16 of a thread's share, whole multiples of 16 rows (cache lines of y).
+  const int64_t target = std::max<int64_t>(bytes / (16 * std::max(1, num_threads())), 1);
+  std::vector<Chunk> chunks;
+  for (size_t i = 0; i < count; ++i) {
+    if (paths[i] == Path::Plain) continue;
+    const TensorView& w = *jobs[i].w;
+    const int64_t row_bytes = std::max<int64_t>(int64_t(w.nbytes) / w.rows(), 1);
+    const int64_t step = std::max<int64_t>(16, target / row_bytes / 16 * 16);
+    for (int64_t r = 0; r < w.rows(); r += step) chunks.push_back({int32_t(i), r, std::min(w.rows(), r + step)});
+  }
+  auto row_kernel = isa == Isa::Avx512 ? fd::row_dot_avx512 : isa == Isa::Avx2 ? fd::row_dot_avx2 : fd::row_dot_scalar;
+  parallel_for(int64_t(chunks.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      const Chunk& ch = chunks[size_t(c)];
+      const MatmulJob& j = jobs[ch.job];
+      const TensorView& w = *j.w;
+      if (paths[size_t(ch.job)] == Path::Fused) {
+        qg::gemv_avx512(w, ch.r0, ch.r1, acts[size_t(ch.job)], j.y, w.rows());
+      } else {
+        for (int64_t o = ch.r0; o < ch.r1; ++o) row_kernel(w.dtype, w.row(o), w.cols(), j.x, j.n, j.y + o, w.rows());
+      }
+    }
+  });
+  for (size_t i = 0; i < count; ++i)
+    if (paths[i] == Path::Plain) matmul(*jobs[i].w, jobs[i].x, jobs[i].n, jobs[i].y);
+}
+
+}  // namespace sputnik

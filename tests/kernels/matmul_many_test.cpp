@@ -1,0 +1,123 @@
+// matmul_many (several products in one parallel region) against matmul() job by job, bit for
+// bit, on every ISA path, for mixed dtypes, shapes and token counts (the fused decode path,
+// the float row path and the fallback), and against a double product of the dequantized
+// weights so that agreeing with a broken matmul() would not pass either.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu.h"
+#include "core/error.h"
+#include "core/threads.h"
+#include "kernels/matmul.h"
+#include "kernels/quant.h"
+
+using namespace sputnik;
+
+namespace {
+
+struct Weight {
+  std::vector<uint8_t> bytes;
+  std::vector<float> deq;
+  TensorView view;
+};
+
+Weight make_weight(DType t, int64_t out, int64_t in, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> w(size_t(out * in));
+  for (auto& v : w) v = dist(rng);
+  Weight r;
+  const size_t row_bytes = dtype_bytes(t, in);
+  r.bytes.resize(row_bytes * size_t(out) + 2);
+  uint8_t* base = r.bytes.data() + (t == DType::F32 ? 0 : 2);  // unaligned, as in GGUF files
+  for (int64_t o = 0; o < out; ++o) quantize_row(t, w.data() + o * in, base + o * row_bytes, in);
+  r.deq.resize(w.size());
+  for (int64_t o = 0; o < out; ++o) dequantize_row(t, base + o * row_bytes, r.deq.data() + o * in, in);
+  r.view = TensorView{"many." + std::string(dtype_name(t)), t, {out, in}, reinterpret_cast<const std::byte*>(base),
+                      row_bytes * size_t(out)};
+  return r;
+}
+
+struct Case {
+  DType t;
+  int64_t out, in, n;
+};
+
+void check_isa(Isa isa, int threads) {
+  set_isa_cap(isa);
+  set_num_threads(threads);
+  // Mixed: fused quantized types (n ≤ 4), float rows, a 6-token job (fallback), odd row counts.
+  const std::vector<Case> cases = {{DType::Q8_0, 130, 96, 1},  {DType::Q4_0, 64, 256, 1}, {DType::Q4_K, 40, 512, 2},
+                                   {DType::Q6_K, 33, 256, 1},  {DType::F32, 50, 64, 1},   {DType::BF16, 17, 96, 3},
+                                   {DType::Q8_0, 300, 128, 6}, {DType::Q4_0, 7, 64, 4},   {DType::F16, 20, 32, 1}};
+  std::vector<Weight> ws;
+  std::vector<std::vector<float>> xs, ys, expect;
+  std::vector<MatmulJob> jobs;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    ws.push_back(make_weight(c.t, c.out, c.in, uint32_t(100 + i)));
+    xs.emplace_back(size_t(c.n * c.in));
+    for (auto& v : xs.back()) v = dist(rng);
+    ys.emplace_back(size_t(c.n * c.out), -1.0f);
+    expect.emplace_back(size_t(c.n * c.out));
+  }
+  for (size_t i = 0; i < cases.size(); ++i) {
+    jobs.push_back({&ws[i].view, xs[i].data(), cases[i].n, ys[i].data()});
+    matmul(ws[i].view, xs[i].data(), cases[i].n, expect[i].data());
+  }
+  matmul_many(jobs.data(), jobs.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    SCOPED_TRACE(std::string(dtype_name(c.t)) + " n=" + std::to_string(c.n) + " isa=" + std::string(isa_name(isa)) +
+                 " threads=" + std::to_string(threads));
+    for (size_t j = 0; j < ys[i].size(); ++j) ASSERT_EQ(ys[i][j], expect[i][j]) << "element " << j;
+    // Against the double product: int8 activations allow ~1% of the row's |w|·|x| mass.
+    for (int64_t t = 0; t < c.n; ++t)
+      for (int64_t o = 0; o < c.out; ++o) {
+        double ref = 0, mass = 0;
+        for (int64_t k = 0; k < c.in; ++k) {
+          const double p = double(ws[i].deq[size_t(o * c.in + k)]) * xs[i][size_t(t * c.in + k)];
+          ref += p;
+          mass += std::fabs(p);
+        }
+        ASSERT_NEAR(ys[i][size_t(t * c.out + o)], ref, 0.02 * mass + 1e-4) << "row " << o << " token " << t;
+      }
+  }
+}
+
+}  // namespace
+
+TEST(MatmulMany, EqualsMatmulPerJobOnEveryPath) {
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+    if (int(isa) > int(best_isa())) continue;
+    for (int threads : {1, 2, 3}) check_isa(isa, threads);
+  }
+  set_isa_cap(Isa::Avx512);
+}
+
+TEST(MatmulMany, ExactModeAndEmptyBatch) {
+  matmul_many(nullptr, 0);  // nothing to do, no crash
+  Weight w = make_weight(DType::Q8_0, 24, 64, 3);
+  std::vector<float> x(64, 0.5f), y(24), expect(24);
+  set_matmul_exact(true);
+  const MatmulJob job{&w.view, x.data(), 1, y.data()};
+  matmul_many(&job, 1);
+  matmul(w.view, x.data(), 1, expect.data());
+  set_matmul_exact(false);
+  for (size_t i = 0; i < y.size(); ++i) EXPECT_EQ(y[i], expect[i]);
+}
+
+TEST(MatmulMany, BadTensorThrowsLikeMatmul) {
+  Weight w = make_weight(DType::Q4_0, 16, 64, 4);
+  TensorView shortened = w.view;
+  shortened.nbytes -= 1;
+  std::vector<float> x(64), y(16);
+  const MatmulJob job{&shortened, x.data(), 1, y.data()};
+  EXPECT_THROW(matmul_many(&job, 1), Error);
+}
