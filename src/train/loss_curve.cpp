@@ -49,6 +49,10 @@ std::string render_loss_svg(const std::vector<CurvePoint>& train, const std::vec
     }
   if (x1 <= x0) x1 = x0 + 1;
   if (y1 <= y0) y0 -= 0.5, y1 += 0.5;
+  // A little air above and below so the extreme points do not sit on the frame.
+  const double pad = 0.04 * (y1 - y0);
+  y0 = y0 >= 0 ? std::max(0.0, y0 - pad) : y0 - pad;
+  y1 += pad;
   const std::vector<double> xt = nice_ticks(x0, x1, 8), yt = nice_ticks(y0, y1, 6);
   // Widen the ranges to the outer ticks so the curve never leaves the frame.
   x0 = std::min(x0, xt.front()), x1 = std::max(x1, xt.back());
