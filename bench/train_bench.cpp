@@ -8,6 +8,8 @@
 // against: OpenBLAS sgemm (gemm_f32) and our AVX-512 BF16 GEMM (gemm_bf16), 2048³ products.
 #include <benchmark/benchmark.h>
 
+#include <sys/resource.h>
+
 #include <random>
 
 #include "core/threads.h"
@@ -37,6 +39,14 @@ json qwen2_dense() {
           {"rms_norm_eps", 1e-6}, {"rope_theta", 10000.0}, {"tie_word_embeddings", true}};
 }
 
+// User + system CPU seconds of the whole process (all threads): a load-robust cost measure on a
+// shared machine, where wall time depends on what else runs.
+double process_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 void train_step(benchmark::State& state, const json& cfg) {
   set_num_threads(int(state.range(0)));
   const int64_t B = 8, S = 256;
@@ -49,6 +59,7 @@ void train_step(benchmark::State& state, const json& cfg) {
   for (auto& t : x) t = tok(rng);
   for (auto& t : y) t = tok(rng);
   float loss = 0;
+  const double cpu0 = process_cpu_s();
   for (auto _ : state) {
     m.zero_grad();
     loss = m.forward_backward(x.data(), y.data(), B, S);
@@ -56,6 +67,7 @@ void train_step(benchmark::State& state, const json& cfg) {
     opt.step(m.data().data(), m.grads().data(), 1e-4f);
   }
   benchmark::DoNotOptimize(loss);
+  state.counters["cpu_s_per_step"] = (process_cpu_s() - cpu0) / double(state.iterations());
   state.counters["tokens_per_s"] = benchmark::Counter(double(B * S), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["params_M"] = double(m.data().size()) / 1e6;
 }

@@ -8,13 +8,15 @@ modeling code computes them (float32, eager, torch.set_num_threads(N)):
          nope 64, rope 32, v 64, 4 heads), vocab 4096
   dense: Qwen2-style, hidden 384, 6 layers, 6 query / 2 kv heads, SwiGLU 1024, tied, vocab 4096
 One step = forward + backward of the mean next-token cross-entropy over [8, 256] + grad clipping +
-AdamW. Prints one JSON line: tokens/s (warmup steps excluded) and the model FLOPs per step
-(matmul FLOPs, the same count the shell script uses for our side).
+AdamW. Prints one JSON line: tokens/s (warmup steps excluded), process CPU seconds per step (all
+threads; a load-robust cost measure on a shared machine) and the model FLOPs per step (matmul
+FLOPs, the same count the shell script uses for our side).
 Usage: train_speed.py --model moe|dense [--threads 2] [--steps 5] [--warmup 1]
 """
 import argparse
 import json
 import math
+import resource
 import sys
 import time
 
@@ -186,7 +188,8 @@ class Model(nn.Module):
 def matmul_flops_per_step(kind):
     """Training FLOPs of the matmuls (3 × forward: forward, d-input, d-weight), per step.
     Weight products count the active parameters per token (shared + top-k experts + router);
-    attention counts QK^T and PV over the full S×S (both sides compute the masked half too)."""
+    attention counts QK^T and PV over the full S×S, as the usual model-FLOPs convention does
+    (PyTorch computes the masked half; sputnik skips most of it, which this count does not credit)."""
     T = B * S
     fwd = 0
     if kind == "moe":
@@ -228,8 +231,11 @@ def main():
                             lr=1e-4, betas=(0.9, 0.95), eps=1e-8)
     tokens = torch.randint(0, V, (B, S))
     targets = torch.randint(0, V, (B, S))
-    times = []
+    times, cpu = [], 0.0
     for step in range(a.warmup + a.steps):
+        if step == a.warmup:
+            ru = resource.getrusage(resource.RUSAGE_SELF)
+            cpu0 = ru.ru_utime + ru.ru_stime
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = m(tokens, targets)
@@ -239,7 +245,9 @@ def main():
         if step >= a.warmup:
             times.append(time.perf_counter() - t0)
     sec = sum(times) / len(times)
-    print(json.dumps({"model": a.model, "threads": a.threads, "step_s": sec, "tokens_per_s": B * S / sec,
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (ru.ru_utime + ru.ru_stime - cpu0) / a.steps
+    print(json.dumps({"model": a.model, "threads": a.threads, "step_s": sec, "tokens_per_s": B * S / sec, "cpu_s_per_step": cpu,
                       "flops_per_step": flops, "loss": loss.item(),
                       "params_M": sum(p.numel() for p in m.parameters()) / 1e6}))
     return 0

@@ -24,10 +24,11 @@ RAW="$OUT/raw.tsv"
 : >"$RAW"
 [ -x "$BENCH" ] || { echo "no $BENCH (configure with -DSPUTNIK_BENCH=ON and build train_bench)" >&2; exit 2; }
 
-# bench filter -> the first benchmark's counter `key`
+# bench filter -> the first benchmark's counters `keys...`, tab-separated
 bench_counter() {
-  "$BENCH" --benchmark_filter="$1" --benchmark_format=json 2>/dev/null |
-    /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['benchmarks'][0]['$2'])"
+  local filter="$1"; shift
+  "$BENCH" --benchmark_filter="$filter" --benchmark_format=json 2>/dev/null |
+    /usr/bin/python3 -c "import json,sys; b=json.load(sys.stdin)['benchmarks'][0]; print('\t'.join(str(b[k]) for k in sys.argv[1:]))" "$@"
 }
 
 peaks() {  # round -> rows "peak round sgemm|bf16 GFLOP/s"
@@ -40,13 +41,13 @@ run_ours() {  # model(moe|dense) round bf16(0|1)
   [ "$1" = dense ] && name=BM_TrainQwen2Dense
   local engine=sputnik
   [ "$3" = 1 ] && engine=sputnik-bf16
-  echo -e "$1\t$2\t$engine\t$(bench_counter "$name/threads:$THREADS/bf16:$3/" tokens_per_s)" >>"$RAW"
+  echo -e "$1\t$2\t$engine\t$(bench_counter "$name/threads:$THREADS/bf16:$3/" tokens_per_s cpu_s_per_step)" >>"$RAW"
 }
 
 run_torch() {  # model round
   local tps
   tps=$(/usr/bin/python3 "$HERE/train_speed.py" --model "$1" --threads "$THREADS" --steps "$TORCH_STEPS" |
-        /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['tokens_per_s'])")
+        /usr/bin/python3 -c "import json,sys; r=json.load(sys.stdin); print(f\"{r['tokens_per_s']}\t{r['cpu_s_per_step']}\")")
   echo -e "$1\t$2\tpytorch\t$tps" >>"$RAW"
 }
 
@@ -68,24 +69,29 @@ echo "end: $(uptime)" >>"$OUT/load.txt"
 import json, statistics, subprocess, sys
 raw, script, load = sys.argv[1], sys.argv[2], sys.argv[3]
 rows = [l.rstrip("\n").split("\t") for l in open(raw) if l.strip()]
-vals = {}
-for model, rnd, engine, v in rows:
+vals, cpus = {}, {}
+for model, rnd, engine, v, *cpu in rows:
     vals.setdefault((model, engine), []).append(float(v))
+    if cpu:
+        cpus.setdefault((model, engine), []).append(float(cpu[0]))
 med = {k: statistics.median(v) for k, v in vals.items()}
+cpu = {k: statistics.median(v) for k, v in cpus.items()}
 sgemm, bf16 = med[("peak", "sgemm")], med[("peak", "bf16")]
 flops = {m: json.loads(subprocess.check_output(["/usr/bin/python3", script, "--model", m, "--flops-only"]))
          for m in ("moe", "dense")}
 print(f"GEMM peaks (median of start and end): OpenBLAS sgemm {sgemm:.0f} GFLOP/s, bf16 GEMM {bf16:.0f} GFLOP/s")
 print()
-print("| model | engine | tokens/s | vs PyTorch | GFLOP/s | MFU vs sgemm peak | MFU vs bf16 peak |")
-print("|---|---|---:|---:|---:|---:|---:|")
+print("| model | engine | tokens/s | vs PyTorch | GFLOP/s | MFU vs sgemm peak | MFU vs bf16 peak | CPU s/step | vs PyTorch (CPU) |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 names = {"moe": "(a) DeepSeek-V3-style MoE", "dense": "(b) Qwen2-style dense"}
 for m in ("moe", "dense"):
     f = flops[m]
     for e in ("pytorch", "sputnik", "sputnik-bf16"):
         tps = med[(m, e)]
         gf = f["flops_per_step"] / f["tokens_per_step"] * tps / 1e9
-        print(f"| {names[m]} | {e} | {tps:,.0f} | {tps / med[(m, 'pytorch')]:.2f}× | {gf:.0f} | {gf / sgemm:.0%} | {gf / bf16:.0%} |")
+        c = cpu[(m, e)]
+        print(f"| {names[m]} | {e} | {tps:,.0f} | {tps / med[(m, 'pytorch')]:.2f}× | {gf:.0f} | {gf / sgemm:.0%} | {gf / bf16:.0%} "
+              f"| {c:.2f} | {cpu[(m, 'pytorch')] / c:.2f}× |")
 print()
 print("".join(open(load)).strip())
 PY
