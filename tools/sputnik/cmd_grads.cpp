@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "command.h"
+#include "model_loading.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "formats/loader.h"
@@ -21,28 +22,6 @@
 #include "train/model.h"
 
 namespace {
-
-std::vector<int32_t> parse_token_list(const std::string& text) {
-  std::vector<int32_t> out;
-  size_t i = 0;
-  while (i <= text.size()) {
-    size_t j = text.find(',', i);
-    if (j == std::string::npos) j = text.size();
-    const std::string item = text.substr(i, j - i);
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size() || v < 0 || v > INT32_MAX)
-      sputnik::fail("--tokens: '{}' is not a token id", item);
-    out.push_back(int32_t(v));
-    i = j + 1;
-  }
-  return out;
-}
 
 std::function<int()> setup(CLI::App& app) {
   struct Opts {
@@ -61,7 +40,7 @@ std::function<int()> setup(CLI::App& app) {
   return [o] {
     using namespace sputnik;
     set_num_threads(o->threads);
-    const std::vector<int32_t> tokens = parse_token_list(o->tokens);
+    const std::vector<int32_t> tokens = sputnik::cli::parse_token_list(o->tokens);
     if (tokens.size() < 2) fail("--tokens: need at least 2 token ids (the loss predicts each next token)");
     // The MTP module predicts the token two ahead: with 2 tokens it would have no target at all.
     if (o->mtp_weight > 0.0f && tokens.size() < 3) fail("--tokens: the MTP loss needs at least 3 token ids");

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "command.h"
+#include "model_loading.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "formats/loader.h"
@@ -13,29 +14,6 @@
 #include "models/model.h"
 
 namespace {
-
-std::vector<int32_t> parse_tokens(const std::string& text) {
-  std::vector<int32_t> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = text.find(',', i);
-    if (j == std::string::npos) j = text.size();
-    const std::string item = text.substr(i, j - i);
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size() || v < 0 || v > INT32_MAX)
-      sputnik::fail("--tokens: '{}' is not a token id", item);
-    out.push_back(int32_t(v));
-    i = j + 1;
-  }
-  if (out.empty()) sputnik::fail("--tokens: no token ids given");
-  return out;
-}
 
 void print_row(const float* row, int64_t n) {
   std::string line = "[";
@@ -65,7 +43,7 @@ std::function<int()> setup(CLI::App& app) {
     using namespace sputnik;
     set_num_threads(o->threads);
     set_matmul_exact(true);  // float32 logits: no int8 activations for quantized weights
-    const std::vector<int32_t> tokens = parse_tokens(o->tokens);
+    const std::vector<int32_t> tokens = sputnik::cli::parse_token_list(o->tokens);
     std::shared_ptr<const WeightStore> weights = load_weights(o->model);
     std::unique_ptr<Model> model = load_model(weights);
     const int64_t n = int64_t(tokens.size()), vocab = model->config().vocab_size;

@@ -35,9 +35,10 @@ LoadOptions load_options_with_progress(const std::string& path, bool verbose) {
 }
 
 std::vector<int32_t> parse_token_list(const std::string& text) {
+  if (text.empty()) fail("--tokens: no token ids given");
   std::vector<int32_t> ids;
   size_t i = 0;
-  while (i < text.size()) {
+  while (i <= text.size()) {  // <= so that a trailing comma is an empty (rejected) item
     size_t end = text.find(',', i);
     if (end == std::string::npos) end = text.size();
     const std::string item = text.substr(i, end - i);
@@ -53,7 +54,6 @@ std::vector<int32_t> parse_token_list(const std::string& text) {
     ids.push_back(int32_t(v));
     i = end + 1;
   }
-  if (ids.empty()) fail("--tokens: no token ids given");
   return ids;
 }
 
