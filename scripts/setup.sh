@@ -10,6 +10,7 @@ DEBS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpcre2-dev libicu-dev nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libfmt-dev
   libopenblas-dev libopenmpi-dev openmpi-bin
+  libopenblas0-openmp                 # OpenMP OpenBLAS: what the training speed comparison gives PyTorch
   python3-torch python3-numpy python3-jinja2   # independent numeric / template references
   chromium                                    # web page end-to-end tests
   curl wrk                                    # server SSE test and load test

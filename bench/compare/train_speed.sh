@@ -11,6 +11,16 @@
 # Environment: BENCH (default build-trainperf/train_bench), THREADS (default 2), OUT (default a
 # new temp dir), TORCH_STEPS (default 4, after 1 warmup step).
 set -euo pipefail
+# Both engines get OpenMP-threaded OpenBLAS (Debian libopenblas0-openmp, installed by setup.sh but
+# not the system default): PyTorch's own OpenMP threads and the pthread OpenBLAS fight over the 2
+# cores and make PyTorch ~2-3x slower, which would flatter us.
+OPENMP_BLAS=/usr/lib/x86_64-linux-gnu/openblas-openmp
+if [ -d "$OPENMP_BLAS" ]; then
+  export LD_LIBRARY_PATH="$OPENMP_BLAS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "BLAS: $OPENMP_BLAS (both engines)" >&2
+else
+  echo "BLAS: system default (install libopenblas0-openmp for a fair PyTorch)" >&2
+fi
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 BENCH="${BENCH:-$ROOT/build-trainperf/train_bench}"
