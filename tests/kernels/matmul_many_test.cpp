@@ -14,33 +14,14 @@
 #include "core/threads.h"
 #include "kernels/matmul.h"
 #include "kernels/quant.h"
+#include "test_weights.h"
 
 using namespace sputnik;
 
 namespace {
 
-struct Weight {
-  std::vector<uint8_t> bytes;
-  std::vector<float> deq;
-  TensorView view;
-};
-
-Weight make_weight(DType t, int64_t out, int64_t in, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> w(size_t(out * in));
-  for (auto& v : w) v = dist(rng);
-  Weight r;
-  const size_t row_bytes = dtype_bytes(t, in);
-  r.bytes.resize(row_bytes * size_t(out) + 2);
-  uint8_t* base = r.bytes.data() + (t == DType::F32 ? 0 : 2);  // unaligned, as in GGUF files
-  for (int64_t o = 0; o < out; ++o) quantize_row(t, w.data() + o * in, base + o * row_bytes, in);
-  r.deq.resize(w.size());
-  for (int64_t o = 0; o < out; ++o) dequantize_row(t, base + o * row_bytes, r.deq.data() + o * in, in);
-  r.view = TensorView{"many." + std::string(dtype_name(t)), t, {out, in}, reinterpret_cast<const std::byte*>(base),
-                      row_bytes * size_t(out)};
-  return r;
-}
+using test::Weight;
+using test::make_weight;
 
 struct Case {
   DType t;

@@ -15,37 +15,14 @@
 #include "core/threads.h"
 #include "kernels/qgemm.h"
 #include "kernels/quant.h"
+#include "test_weights.h"
 
 using namespace sputnik;
 
 namespace {
 
-struct Weight {
-  std::vector<uint8_t> bytes;
-  std::vector<float> deq;  // what the weight really is after quantization
-  TensorView view;
-};
-
-Weight make_weight(DType t, int64_t out, int64_t in, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> w(size_t(out * in));
-  for (auto& v : w) v = dist(rng);
-  Weight r;
-  const size_t row_bytes = dtype_bytes(t, in);
-  r.bytes.resize(row_bytes * size_t(out) + 8);
-  // Offset by 2 bytes: GGUF data need not be 4-aligned, kernels must not assume it.
-  uint8_t* base = r.bytes.data() + (t == DType::F32 ? 0 : 2);
-  for (int64_t o = 0; o < out; ++o) quantize_row(t, w.data() + o * in, base + o * row_bytes, in);
-  r.deq.resize(w.size());
-  for (int64_t o = 0; o < out; ++o) dequantize_row(t, base + o * row_bytes, r.deq.data() + o * in, in);
-  r.view.name = "test." + std::string(dtype_name(t));
-  r.view.dtype = t;
-  r.view.shape = {out, in};
-  r.view.data = reinterpret_cast<const std::byte*>(base);
-  r.view.nbytes = row_bytes * size_t(out);
-  return r;
-}
+using test::Weight;
+using test::make_weight;
 
 std::vector<float> make_acts(int64_t n, int64_t in, uint32_t seed) {
   std::mt19937 rng(seed);
