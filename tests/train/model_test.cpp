@@ -16,6 +16,18 @@ namespace {
 
 using nlohmann::json;
 
+// The loss as a finite-difference probe sees it. Top-k routing is piecewise constant: a probe
+// that flips an expert choice measures a jump, not the gradient, so each probe also checks that
+// the routing is the one the analytic gradient was taken at.
+auto loss_with_fixed_routing(TrainModel& m, const std::vector<int32_t>& tok, const std::vector<int32_t>& tgt,
+                             int64_t B, int64_t S) {
+  return [&m, &tok, &tgt, B, S, load0 = m.expert_load()] {
+    const double l = m.forward(tok.data(), tgt.data(), B, S);
+    EXPECT_EQ(m.expert_load(), load0) << "routing changed under a probe";
+    return l;
+  };
+}
+
 json tiny_v3() {
   return {{"model_type", "deepseek_v3"}, {"vocab_size", 24}, {"hidden_size", 16}, {"intermediate_size", 20},
           {"moe_intermediate_size", 8}, {"num_hidden_layers", 2}, {"first_k_dense_replace", 1},
@@ -39,13 +51,8 @@ TEST(TrainModel, FiniteDifferencesDeepSeekV3) {
   std::vector<int32_t> tgt = {5, 9, 3, 22, -100, 7, 0, 13, 2, -100};
   m.zero_grad();
   m.forward_backward(tok.data(), tgt.data(), B, S);
-  const auto load0 = m.expert_load();
   std::mt19937 rng(8);
-  auto loss = [&] {
-    const double l = m.forward(tok.data(), tgt.data(), B, S);
-    EXPECT_EQ(m.expert_load(), load0) << "routing changed under a probe";
-    return l;
-  };
+  auto loss = loss_with_fixed_routing(m, tok, tgt, B, S);
   const testing::GradCheck opt{.samples = 6, .eps = 2e-3f, .rtol = 3e-2, .atol = 3e-4, .norm_rtol = 2e-2};
   for (const char* name : {"model.embed_tokens.weight", "model.layers.0.self_attn.q_a_proj.weight",
                            "model.layers.0.self_attn.kv_b_proj.weight", "model.layers.0.self_attn.kv_a_layernorm.weight",
@@ -96,13 +103,8 @@ TEST(TrainModel, FiniteDifferencesBalanceLoss) {
   EXPECT_NEAR(total, m.last_main_loss() + alpha * m.last_balance_loss(), 1e-5);
   const std::string gate = "model.layers.1.mlp.gate.weight";
   const std::vector<float> g_alpha(m.grad(gate), m.grad(gate) + m.param(gate).size);
-  const auto load0 = m.expert_load();
   std::mt19937 rng(14);
-  auto loss = [&] {
-    const double l = m.forward(tok.data(), tgt.data(), B, S);
-    EXPECT_EQ(m.expert_load(), load0) << "routing changed under a probe";
-    return l;
-  };
+  auto loss = loss_with_fixed_routing(m, tok, tgt, B, S);
   const testing::GradCheck opt{.samples = 10, .eps = 2e-3f, .rtol = 3e-2, .atol = 3e-4, .norm_rtol = 2e-2};
   for (const char* name : {"model.layers.1.mlp.gate.weight", "model.layers.1.post_attention_layernorm.weight",
                            "model.layers.0.self_attn.q_a_proj.weight", "model.embed_tokens.weight"}) {
