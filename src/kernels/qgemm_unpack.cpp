@@ -175,6 +175,27 @@ void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
       }
     }
   });
+  a.kg = n <= kMaxFusedN ? k / 128 : 0;
+  a.q4.resize(size_t(n * a.kg * 128));
+  a.q4_scale.resize(size_t(n * a.kg * 16));
+  a.q4_neg.resize(size_t(n * a.kg * 16));
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t g = 0; g < a.kg; ++g) {
+      const int8_t* src = a.q.data() + t * kp + 128 * g;
+      int8_t* dst = a.q4.data() + (t * a.kg + g) * 128;
+      float* scale = a.q4_scale.data() + (t * a.kg + g) * 16;
+      int32_t* neg = a.q4_neg.data() + (t * a.kg + g) * 16;
+      const int32_t* neg16 = a.neg_sum_lanes.data() + t * kp / 4 + 32 * g;
+      for (int b = 0; b < 4; ++b) {
+        std::memcpy(dst + 16 * b, src + 32 * b, 16);
+        std::memcpy(dst + 64 + 16 * b, src + 32 * b + 16, 16);
+        for (int l = 0; l < 4; ++l) {
+          scale[4 * b + l] = a.block_scale[size_t(t * kb + 4 * g + b)];
+          neg[4 * b + l] = l == 0 ? neg16[8 * b] + neg16[8 * b + 4] : 0;
+        }
+      }
+    }
+  }
 }
 
 }  // namespace sputnik::qg

@@ -104,6 +104,65 @@ void rows_blocks32(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, f
   for (int64_t r = r0; r < r1; ++r) row_32<B, T>(w, r, a, y, ldy);
 }
 
+// Q4_0, four blocks (128 values, 72 bytes) per step, against Acts::q4 whose order matches the
+// stored nibbles: block b's 16 bytes are words 1 + 9b .. 8 + 9b of the step (18-byte blocks
+// keep them word aligned), gathered with one two-source word permute; the four f16 scales are
+// words 0, 9, 18, 27. Then the low nibbles of all four blocks meet one activation vector and
+// the high nibbles the other, so a step is two vpdpbusd into lanes that each hold one block,
+// with no shuffle into value order (about half the instructions of the two-block loop).
+// Blocks past the last whole step go through row_32's two-block loop.
+template <int T>
+void row_q4_0x4(const TensorView& w, int64_t r, const Acts& a, float* y, int64_t ldy) {
+  const int64_t nb = w.cols() / 32, ng = a.kg;
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(w.row(r));
+  alignas(64) int16_t nib_words[32], scale_words[32];
+  for (int j = 0; j < 32; ++j) {
+    nib_words[j] = int16_t(1 + 9 * (j / 8) + j % 8);  // ≥ 32 selects the second source (bytes 64..71)
+    scale_words[j] = int16_t(9 * ((j % 16) / 4));
+  }
+  const __m512i nib_idx = _mm512_load_si512(nib_words), scale_idx = _mm512_load_si512(scale_words);
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < ng; ++g) {
+    const uint8_t* q = p + 72 * g;
+    const __m512i v0 = _mm512_loadu_si512(q);
+    // Only the 8 bytes of this step: a full load could run past the end of the tensor.
+    const __m512i v1 = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(0x00FF, q + 64));
+    const __m512i nib = _mm512_permutex2var_epi16(v0, nib_idx, v1);
+    const __m512 ws = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, v0)));
+    const __m512i lo = _mm512_and_si512(nib, low), hi = _mm512_and_si512(_mm512_srli_epi16(nib, 4), low);
+    for (int t = 0; t < T; ++t) {
+      const int8_t* xq = a.q4.data() + (t * ng + g) * 128;
+      const __m512i init = _mm512_slli_epi32(_mm512_loadu_si512(a.q4_neg.data() + (t * ng + g) * 16), 3);
+      __m512i dot = _mm512_dpbusd_epi32(init, lo, _mm512_loadu_si512(xq));
+      dot = _mm512_dpbusd_epi32(dot, hi, _mm512_loadu_si512(xq + 64));
+      const __m512 xs = _mm512_loadu_ps(a.q4_scale.data() + (t * ng + g) * 16);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, xs), acc[t]);
+    }
+  }
+  const int8_t* xq[T];
+  const int32_t* xn[T];
+  const float* xl[T];
+  for (int t = 0; t < T; ++t) {
+    xq[t] = a.q.data() + t * a.kp;
+    xn[t] = a.neg_sum_lanes.data() + t * a.kp / 4;
+    xl[t] = a.lane_scale.data() + t * a.kp / 4;
+  }
+  for (int64_t b = 4 * ng; b < nb; b += 2) {
+    const bool pair = b + 1 < nb;
+    const uint8_t* p0 = p + Q4Block::kBytes * b;
+    const __m512i wq = Q4Block::load(p0, pair);
+    const __m512 ws = pair_scales(p0, Q4Block::kBytes, pair);
+    for (int t = 0; t < T; ++t) {
+      const __m512i init = _mm512_slli_epi32(_mm512_loadu_si512(xn[t] + 8 * b), Q4Block::kShift);
+      const __m512i dot = _mm512_dpbusd_epi32(init, wq, _mm512_loadu_si512(xq[t] + 32 * b));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, _mm512_loadu_ps(xl[t] + 8 * b)), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
+}
+
 // The eight 6-bit scales and mins of a Q4_K block as bytes (see q4k_scale_min), four at a
 // time with 32-bit word operations.
 inline void q4k_unpack_scales(const uint8_t* packed, uint64_t* sc, uint64_t* mn) {
@@ -231,7 +290,15 @@ struct Dispatch;
 template <int T>
 struct Q8 { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_blocks32<Q8Block, T>(w, r0, r1, a, y, ldy); } };
 template <int T>
-struct Q4 { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_blocks32<Q4Block, T>(w, r0, r1, a, y, ldy); } };
+struct Q4 {
+  static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
+    if (a.kg > 0 && a.q4.size() >= size_t(a.n * a.kg * 128)) {
+      for (int64_t r = r0; r < r1; ++r) row_q4_0x4<T>(w, r, a, y, ldy);
+    } else {
+      rows_blocks32<Q4Block, T>(w, r0, r1, a, y, ldy);
+    }
+  }
+};
 template <int T>
 struct Q6K { static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) { rows_q6_k<T>(w, r0, r1, a, y, ldy); } };
 template <int T>

@@ -97,10 +97,11 @@ class MatmulTest : public ::testing::TestWithParam<DType> {
 TEST_P(MatmulTest, MatchesDoubleReferenceOnEveryPath) {
   const DType t = GetParam();
   const bool kquant = t == DType::Q4_K || t == DType::Q6_K;
-  // Odd output counts exercise row-tile remainders; 96 is not a multiple of the 64-value chunk.
+  // Odd output counts exercise row-tile remainders; 96 is not a multiple of the 64-value chunk;
+  // 224 = one 128-value step of the Q4_0 decode kernel plus three blocks (a pair and a single).
   const std::vector<std::pair<int64_t, int64_t>> shapes =
       kquant ? std::vector<std::pair<int64_t, int64_t>>{{37, 256}, {19, 768}}
-             : std::vector<std::pair<int64_t, int64_t>>{{37, 96}, {19, 512}, {5, 32}};
+             : std::vector<std::pair<int64_t, int64_t>>{{37, 96}, {19, 512}, {5, 32}, {7, 224}};
   for (auto [out, in] : shapes) {
     const Weight w = make_weight(t, out, in, uint32_t(out * 131 + in));
     for (int64_t n : {1, 3, 17, 64}) {
