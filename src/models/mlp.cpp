@@ -9,7 +9,14 @@ namespace sputnik {
 
 void Mlp::operator()(const float* x, int64_t n, float* out) const {
   const int64_t f = inner();
-  std::vector<float> g(size_t(n * f)), u(size_t(n * f));
+  // Reused across calls: fresh multi-MiB vectors per layer of a prefill cost page faults.
+  static thread_local std::vector<float> g_storage, u_storage;
+  std::vector<float>& g = g_storage;
+  std::vector<float>& u = u_storage;
+  if (g.size() < size_t(n * f)) {
+    g.resize(size_t(n * f));
+    u.resize(size_t(n * f));
+  }
   // Gate and up share their input: one parallel region for both at decode.
   const MatmulJob jobs[2] = {{&gate.w, x, n, g.data()}, {&up.w, x, n, u.data()}};
   matmul_many(jobs, 2);
