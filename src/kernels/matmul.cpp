@@ -65,8 +65,10 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
       static thread_local qg::GroupRows grows;
       for (int64_t r = begin; r < end; r += block) {
         const int64_t count = std::min(block, end - r);
-        qg::unpack_rows(w, r, count, offset128, rows);
-        qg::to_group_rows(rows, grows);
+        if (!qg::unpack_group_rows(w, r, count, grows)) {
+          qg::unpack_rows(w, r, count, offset128, rows);
+          qg::to_group_rows(rows, grows);
+        }
         qg::dot_group_avx512(grows, gacts, y + r, out);
       }
     });

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "kernels/qgemm_group.h"
+#include "kernels/quant.h"
 
 namespace sputnik::qg {
 namespace {
@@ -40,6 +41,44 @@ void to_group_rows(const Rows& r, GroupRows& g) {
       if (r.has_bias) g.bias[size_t(i * ng + grp)] = r.bias[size_t(i * r.ng + grp)];
     }
   }
+}
+
+bool unpack_group_rows(const TensorView& w, int64_t row, int64_t count, GroupRows& g) {
+  const bool q8 = w.dtype == DType::Q8_0;
+  if (!q8 && w.dtype != DType::Q4_0) return false;
+  const int64_t k = w.cols(), kq = padded_kq(padded_k(k)), ng = kq / 16, block_bytes = q8 ? 34 : 18;
+  g.count = count;
+  g.kq = kq;
+  g.has_bias = false;  // bias is then never read
+  g.q.resize(size_t(count * kq / 4));
+  g.scale.resize(size_t(count * ng));
+  g.bias.resize(size_t(count * ng));
+  for (int64_t i = 0; i < count; ++i) {
+    const auto* p = reinterpret_cast<const uint8_t*>(w.row(row + i));
+    int32_t* q = g.q.data() + i * kq / 4;
+    float* scale = g.scale.data() + i * ng;
+    for (int64_t grp = 0; grp < k / 16; ++grp) {
+      const uint8_t* block = p + block_bytes * (grp / 2);
+      const int half = int(grp % 2);
+      scale[grp] = load_f16(block);
+      for (int s = 0; s < 4; ++s) {
+        uint32_t v;
+        if (q8) {  // q + 128 as an unsigned byte
+          std::memcpy(&v, block + 2 + 16 * half + 4 * s, 4);
+          v ^= 0x80808080u;
+        } else {  // nibble − 8 + 128 = nibble + 120: low nibbles are values 0..15, high 16..31
+          std::memcpy(&v, block + 2 + 4 * s, 4);
+          v = ((half ? v >> 4 : v) & 0x0F0F0F0Fu) + 0x78787878u;
+        }
+        q[group_piece(grp, s, kq)] = int32_t(v);
+      }
+    }
+    for (int64_t grp = k / 16; grp < ng; ++grp) {  // padding reads as q = 0 with scale 0
+      scale[grp] = 0.0f;
+      for (int s = 0; s < 4; ++s) q[group_piece(grp, s, kq)] = int32_t(0x80808080u);
+    }
+  }
+  return true;
 }
 
 void to_group_acts(const Acts& a, GroupActs& g) {
