@@ -126,6 +126,9 @@ void row_q4_0x4(const TensorView& w, int64_t r, const Acts& a, float* y, int64_t
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t g = 0; g < ng; ++g) {
     const uint8_t* q = p + 72 * g;
+    // The hardware prefetcher alone leaves this loop ~10% short of its in-cache speed when W
+    // streams from DRAM (measured on the lm_head shape); Q8_0's loop measured no gain from it.
+    _mm_prefetch(reinterpret_cast<const char*>(q + 2048), _MM_HINT_T0);
     const __m512i v0 = _mm512_loadu_si512(q);
     // Only the 8 bytes of this step: a full load could run past the end of the tensor.
     const __m512i v1 = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(0x00FF, q + 64));
