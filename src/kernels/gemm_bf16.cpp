@@ -1,5 +1,5 @@
-// gemm_bf16: pack both operands to bf16 rows with K contiguous (handling the transposes once),
-// then the AVX-512 BF16 kernel; without it, sgemm on bf16-rounded f32 copies.
+// gemm_bf16: B packed into panels and A into rows or strips of bf16 pairs (gemm_bf16.h), then
+// the AVX-512 BF16 kernel; without it, sgemm on bf16-rounded f32 copies.
 #include <algorithm>
 #include <vector>
 
@@ -13,51 +13,107 @@
 namespace sputnik {
 namespace {
 
-// rows × k matrix op(X) (X itself, or its transpose when `trans`) as bf16 rows of kp values.
-void pack(bool trans, int64_t rows, int64_t k, int64_t kp, const float* x, int64_t ldx, std::vector<uint16_t>& out) {
-  out.resize(size_t(rows * kp));
-  parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
-    if (!trans) {
-      for (int64_t r = r0; r < r1; ++r) f32_to_bf16_row(x + r * ldx, out.data() + r * kp, k);
-    } else {
-      // Read along X's rows (contiguous), write 16 packed rows at a time.
-      for (int64_t rb = r0; rb < r1; rb += 16) {
-        const int64_t re = std::min(r1, rb + 16);
-        for (int64_t p = 0; p < k; ++p)
-          for (int64_t r = rb; r < re; ++r) out[size_t(r * kp + p)] = f32_to_bf16(x[p * ldx + r]);
-      }
+bool bf16_hw() { return active_isa() == Isa::Avx512 && cpu_features().avx512bf16; }
+
+float rounded(float x) { return bf16_to_f32(f32_to_bf16(x)); }
+
+// Without the kernel: op(A) and the packed B back to f32 (bf16-rounded) for sgemm.
+void gemm_rounded(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda, const PackedB& b, float beta,
+                  float* c, int64_t ldc) {
+  const int64_t k = b.k, n = b.n, pairs = (k + 1) / 2;
+  std::vector<float> ar(size_t(m * k)), br(size_t(k * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < k; ++p) ar[size_t(i * k + p)] = rounded(trans_a ? a[p * lda + i] : a[i * lda + p]);
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t j = 0; j < n; ++j) {
+      const uint32_t w = b.words[size_t(((j / bf::kNr) * pairs + p / 2) * bf::kNr + j % bf::kNr)];
+      br[size_t(p * n + j)] = bf16_to_f32(uint16_t(p % 2 ? w >> 16 : w & 0xFFFF));
     }
-    for (int64_t r = r0; r < r1; ++r) std::fill(out.data() + r * kp + k, out.data() + (r + 1) * kp, uint16_t(0));
-  });
+  gemm_f32(false, false, m, n, k, alpha, ar.data(), std::max<int64_t>(k, 1), br.data(), n, beta, c, ldc);
 }
 
 }  // namespace
+
+void pack_b_bf16(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, PackedB& out) {
+  if (k < 0 || n < 0) fail("gemm_bf16: negative size {}x{}", k, n);
+  const int64_t pairs = (k + 1) / 2, panels = (n + bf::kNr - 1) / bf::kNr;
+  out.k = k;
+  out.n = n;
+  out.words.resize(size_t(panels * pairs * bf::kNr));
+  uint32_t* w = out.words.data();
+  if (bf16_hw()) {
+    parallel_for(panels, 1, [&](int64_t q0, int64_t q1) { bf::pack_b_panels_avx512(trans_b, k, n, b, ldb, q0, q1, w); });
+    return;
+  }
+  auto at = [&](int64_t p, int64_t j) -> uint32_t {
+    if (p >= k || j >= n) return 0;
+    return f32_to_bf16(trans_b ? b[j * ldb + p] : b[p * ldb + j]);
+  };
+  for (int64_t q = 0; q < panels; ++q)
+    for (int64_t p = 0; p < pairs; ++p)
+      for (int64_t jj = 0; jj < bf::kNr; ++jj) {
+        const int64_t j = q * bf::kNr + jj;
+        w[(q * pairs + p) * bf::kNr + jj] = at(2 * p, j) | at(2 * p + 1, j) << 16;
+      }
+}
+
+void gemm_bf16_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda, const PackedB& b,
+                      float beta, float* c, int64_t ldc) {
+  if (m < 0) fail("gemm_bf16: negative size {}", m);
+  const int64_t n = b.n, k = b.k;
+  if (m == 0 || n == 0) return;
+  if (!bf16_hw()) {
+    gemm_rounded(trans_a, m, alpha, a, lda, b, beta, c, ldc);
+    return;
+  }
+  using bf::kMr;
+  const int64_t pairs = (k + 1) / 2, strips = (m + kMr - 1) / kMr, panels = (n + bf::kNr - 1) / bf::kNr;
+  static thread_local std::vector<uint32_t> packed_a;
+  uint32_t* ap;
+  int64_t stride = 0;
+  if (trans_a) {
+    // op(A) = Aᵀ: strips read A along its rows (two strips per 16 columns, so pairs of strips).
+    packed_a.resize(size_t(strips * pairs * kMr));
+    ap = packed_a.data();
+    parallel_for(strips, 2, [&](int64_t s0, int64_t s1) { bf::pack_a_strips_avx512(m, k, a, lda, s0, s1, ap); });
+  } else {
+    stride = (pairs + 15) / 16 * 16;
+    packed_a.resize(size_t(m * stride));
+    ap = packed_a.data();
+    parallel_for(m, kMr, [&](int64_t i0, int64_t i1) { bf::pack_a_rows_avx512(k, a, lda, i0, i1, stride, ap); });
+  }
+  const uint32_t* bp = b.words.data();
+  // Threads take row strips (each then reads all of B) unless there are too few of them.
+  if (strips >= 4 * num_threads() || strips >= panels) {
+    parallel_for(strips, 1, [&](int64_t s0, int64_t s1) {
+      bf::gemm_tiles_avx512(trans_a, ap, stride, bp, k, n, s0 * kMr, std::min(m, s1 * kMr), 0, panels, alpha, beta,
+                            c, ldc);
+    });
+  } else {
+    parallel_for(panels, 1, [&](int64_t q0, int64_t q1) {
+      bf::gemm_tiles_avx512(trans_a, ap, stride, bp, k, n, 0, m, q0, q1, alpha, beta, c, ldc);
+    });
+  }
+}
 
 void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                int64_t ldc) {
   if (m < 0 || n < 0 || k < 0) fail("gemm_bf16: negative size {}x{}x{}", m, n, k);
   if (m == 0 || n == 0) return;
-  const bool hw = active_isa() == Isa::Avx512 && cpu_features().avx512bf16;
-  if (k == 0 || !hw) {
+  if (!bf16_hw()) {
     // Same rounding of the inputs, f32 products and sums by sgemm.
     std::vector<float> ar(size_t(m * k)), br(size_t(k * n));
     for (int64_t i = 0; i < m; ++i)
-      for (int64_t p = 0; p < k; ++p) ar[size_t(i * k + p)] = bf16_to_f32(f32_to_bf16(trans_a ? a[p * lda + i] : a[i * lda + p]));
+      for (int64_t p = 0; p < k; ++p) ar[size_t(i * k + p)] = rounded(trans_a ? a[p * lda + i] : a[i * lda + p]);
     for (int64_t p = 0; p < k; ++p)
-      for (int64_t j = 0; j < n; ++j) br[size_t(p * n + j)] = bf16_to_f32(f32_to_bf16(trans_b ? b[j * ldb + p] : b[p * ldb + j]));
+      for (int64_t j = 0; j < n; ++j) br[size_t(p * n + j)] = rounded(trans_b ? b[j * ldb + p] : b[p * ldb + j]);
     gemm_f32(false, false, m, n, k, alpha, ar.data(), std::max<int64_t>(k, 1), br.data(), n, beta, c, ldc);
     return;
   }
-  const int64_t kp = (k + 31) / 32 * 32;
-  static thread_local std::vector<uint16_t> ap, bp;
-  std::vector<uint16_t>& apr = ap;  // workers use the caller's buffers
-  std::vector<uint16_t>& bpr = bp;
-  pack(trans_a, m, k, kp, a, lda, apr);
-  pack(!trans_b, n, k, kp, b, ldb, bpr);  // B is stored k × n unless transposed: rows of op(B)ᵀ
-  parallel_for(m, 4, [&](int64_t i0, int64_t i1) {
-    bf::gemm_rows_avx512(i0, i1, n, kp, apr.data(), bpr.data(), alpha, beta, c, ldc);
-  });
+  static thread_local PackedB packed_b;  // workers use the caller's buffer
+  pack_b_bf16(trans_b, k, n, b, ldb, packed_b);
+  gemm_bf16_packed(trans_a, m, alpha, a, lda, packed_b, beta, c, ldc);
 }
 
 }  // namespace sputnik

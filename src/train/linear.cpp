@@ -8,7 +8,7 @@ namespace sputnik::train {
 
 void linear_forward(float* out, const float* x, const float* w, const float* b, int64_t T, int64_t C,
                     int64_t OC) {
-  gemm(false, true, T, OC, C, 1.0f, x, C, w, C, 0.0f, out, OC);
+  gemm_weight(false, true, T, OC, C, 1.0f, x, C, w, C, 0.0f, out, OC);
   if (b) {
     parallel_for(T, row_grain(OC), [&](int64_t lo, int64_t hi) {
       for (int64_t t = lo; t < hi; ++t)
@@ -19,7 +19,7 @@ void linear_forward(float* out, const float* x, const float* w, const float* b, 
 
 void linear_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w,
                      int64_t T, int64_t C, int64_t OC) {
-  if (dx) gemm(false, false, T, C, OC, 1.0f, dout, OC, w, C, 1.0f, dx, C);
+  if (dx) gemm_weight(false, false, T, C, OC, 1.0f, dout, OC, w, C, 1.0f, dx, C);
   if (dw) gemm(true, false, OC, C, T, 1.0f, dout, OC, x, C, 1.0f, dw, C);
   if (db) {
     parallel_for(OC, col_grain(T), [&](int64_t lo, int64_t hi) {

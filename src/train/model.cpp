@@ -269,6 +269,7 @@ float TrainModel::run(const int32_t* tokens, const int32_t* targets, int64_t B, 
   if (use_mtp && !mtp_) fail("train: an MTP loss weight needs a model with num_nextn_predict_layers >= 1");
   if (use_mtp && S < 2) fail("train: the MTP loss needs sequences of at least 2 tokens");
   const BF16Scope precision(options_.bf16);
+  const WeightPackScope weight_packs;  // parameters stay fixed until run() returns
   float* P = data_.data();
   float* G = grads_.data();
   auto at = [&](size_t off) -> float* { return off == kNone ? nullptr : P + off; };

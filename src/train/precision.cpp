@@ -1,41 +1,42 @@
 #include "train/precision.h"
 
-#include <algorithm>
-#include <vector>
+#include <map>
+#include <mutex>
+#include <tuple>
 
-#include "core/cpu.h"
-#include "core/threads.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/matmul.h"
 
 namespace sputnik::train {
-
-namespace detail {
-void transpose16_avx512(const float* src, int64_t lds, float* dst, int64_t ldd);  // transpose_avx512.cpp
-}
 
 namespace {
 
 thread_local bool g_bf16 = false;
 
-// dst [cols, rows] = src [rows, cols]ᵀ (src row stride ld), in 16×16 tiles so that both the
-// reads and the writes stay within a few cache lines.
-void transpose(const float* src, int64_t rows, int64_t cols, int64_t ld, float* dst) {
-  constexpr int64_t kTile = 16;
-  const bool avx512 = active_isa() == Isa::Avx512;
-  parallel_for(cols, kTile, [&](int64_t c0, int64_t c1) {
-    for (int64_t rb = 0; rb < rows; rb += kTile) {
-      const int64_t re = std::min(rows, rb + kTile);
-      for (int64_t cb = c0; cb < c1; cb += kTile) {
-        const int64_t ce = std::min(c1, cb + kTile);
-        if (avx512 && re - rb == kTile && ce - cb == kTile) {
-          detail::transpose16_avx512(src + rb * ld + cb, ld, dst + cb * rows + rb, rows);
-          continue;
-        }
-        for (int64_t r = rb; r < re; ++r)
-          for (int64_t c = cb; c < ce; ++c) dst[c * rows + r] = src[r * ld + c];
-      }
-    }
-  });
+// Packed weights of the current WeightPackScope. Entries carry the scope generation that packed
+// them; a later scope repacks (the optimizer may have changed the weight in between) and drops
+// entries that the previous scope did not use, so freed models do not pin memory for long.
+struct WeightKey {
+  const float* w;
+  bool trans;
+  int64_t k, n, ld;
+  bool operator<(const WeightKey& o) const {
+    return std::tie(w, trans, k, n, ld) < std::tie(o.w, o.trans, o.k, o.n, o.ld);
+  }
+};
+struct WeightEntry {
+  uint64_t generation = 0;
+  PackedB packed;
+};
+struct WeightCache {
+  std::mutex mu;
+  int depth = 0;
+  uint64_t generation = 0;
+  std::map<WeightKey, WeightEntry> entries;  // node-based: entries stay put while others are added
+};
+WeightCache& cache() {
+  static WeightCache c;
+  return c;
 }
 
 }  // namespace
@@ -45,29 +46,53 @@ bool bf16_compute() { return g_bf16; }
 BF16Scope::BF16Scope(bool on) : previous_(g_bf16) { g_bf16 = on; }
 BF16Scope::~BF16Scope() { g_bf16 = previous_; }
 
+WeightPackScope::WeightPackScope() {
+  WeightCache& c = cache();
+  const std::lock_guard lock(c.mu);
+  if (c.depth++ > 0) return;
+  ++c.generation;
+  std::erase_if(c.entries, [&](const auto& e) { return e.second.generation + 1 < c.generation; });
+}
+
+WeightPackScope::~WeightPackScope() {
+  WeightCache& c = cache();
+  const std::lock_guard lock(c.mu);
+  --c.depth;
+}
+
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (!g_bf16 || m == 0 || n == 0 || k == 0) {
     gemm_f32(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  // gemm_bf16 converts both operands to bf16 rows with K contiguous; its conversion of a
-  // transposed operand goes element by element and costs as much as the product itself, so
-  // operands come to it as op(A) [m, k] and op(B)ᵀ [n, k], transposed here in f32 tiles.
-  thread_local std::vector<float> at, bt;
-  if (trans_a) {
-    at.resize(size_t(m * k));
-    transpose(a, k, m, lda, at.data());
-    a = at.data();
-    lda = k;
+  gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm_weight(bool trans_a, bool trans_w, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                 int64_t lda, const float* w, int64_t ldw, float beta, float* c, int64_t ldc) {
+  WeightCache& wc = cache();
+  if (!g_bf16 || m == 0 || n == 0 || k == 0) {
+    gemm(trans_a, trans_w, m, n, k, alpha, a, lda, w, ldw, beta, c, ldc);
+    return;
   }
-  if (!trans_b) {
-    bt.resize(size_t(n * k));
-    transpose(b, k, n, ldb, bt.data());
-    b = bt.data();
-    ldb = k;
+  const PackedB* packed = nullptr;
+  {
+    const std::lock_guard lock(wc.mu);
+    if (wc.depth > 0) {
+      WeightEntry& e = wc.entries[WeightKey{w, trans_w, k, n, ldw}];
+      if (e.generation != wc.generation) {
+        pack_b_bf16(trans_w, k, n, w, ldw, e.packed);
+        e.generation = wc.generation;
+      }
+      packed = &e.packed;
+    }
   }
-  gemm_bf16(false, true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (!packed) {
+    gemm(trans_a, trans_w, m, n, k, alpha, a, lda, w, ldw, beta, c, ldc);
+    return;
+  }
+  gemm_bf16_packed(trans_a, m, alpha, a, lda, *packed, beta, c, ldc);
 }
 
 }  // namespace sputnik::train

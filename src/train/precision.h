@@ -24,4 +24,21 @@ class BF16Scope {
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// While one is alive, parameters do not change: gemm_weight packs each weight operand to bf16 at
+// its first use and reuses that packing until the last scope ends, instead of converting the
+// weight on every product. TrainModel holds one around each forward + backward (the optimizer
+// only runs between them). Scopes nest; a new outermost scope starts from fresh packings.
+class WeightPackScope {
+ public:
+  WeightPackScope();
+  ~WeightPackScope();
+  WeightPackScope(const WeightPackScope&) = delete;
+  WeightPackScope& operator=(const WeightPackScope&) = delete;
+};
+
+// gemm with B = a parameter (w, row stride ldw): the same numbers as gemm, with w's bf16 packing
+// reused inside a WeightPackScope.
+void gemm_weight(bool trans_a, bool trans_w, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                 int64_t lda, const float* w, int64_t ldw, float beta, float* c, int64_t ldc);
+
 }  // namespace sputnik::train

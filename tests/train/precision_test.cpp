@@ -1,8 +1,9 @@
-// train::gemm in bf16 mode: every transpose combination (which precision.cpp rearranges before
-// gemm_bf16) against a double-precision product of the bf16-rounded inputs; f32 mode against the
-// unrounded inputs; odd sizes so that partial 16×16 tiles are covered.
+// train::gemm in bf16 mode: every transpose combination against a double-precision product of the
+// bf16-rounded inputs; f32 mode against the unrounded inputs; odd sizes so that partial tiles are
+// covered. gemm_weight: the same numbers, and its packing kept for exactly one WeightPackScope.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -64,6 +65,54 @@ TEST(TrainGemm, Bf16DiffersFromF32) {
   }
   EXPECT_FLOAT_EQ(c32[0], 64.0f + 64.0f / 512);
   EXPECT_FLOAT_EQ(c16[0], 64.0f);  // 1 + 2^-9 rounds to 1 in bf16 (8 mantissa bits)
+}
+
+// out = x·wᵀ (as linear_forward) and x2·w (as its input gradient) through gemm_weight.
+void weight_products(const std::vector<float>& x, const std::vector<float>& w, std::vector<float>& fwd,
+                     std::vector<float>& bwd, int64_t T, int64_t C, int64_t OC) {
+  fwd.assign(size_t(T * OC), 0.0f);
+  bwd.assign(size_t(T * C), 0.0f);
+  gemm_weight(false, true, T, OC, C, 1.0f, x.data(), C, w.data(), C, 0.0f, fwd.data(), OC);
+  gemm_weight(false, false, T, C, OC, 1.0f, fwd.data(), OC, w.data(), C, 0.0f, bwd.data(), C);
+}
+
+TEST(TrainGemm, WeightPackingLastsOneScope) {
+  const int64_t T = 19, C = 45, OC = 37;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(size_t(T * C)), w(size_t(OC * C));
+  for (auto& v : x) v = nd(rng);
+  for (auto& v : w) v = nd(rng);
+  const BF16Scope bf16(true);
+  std::vector<float> want_fwd(size_t(T * OC)), want_bwd(size_t(T * C)), fwd, bwd;
+  auto reference = [&] {  // plain gemm packs w on every call
+    gemm(false, true, T, OC, C, 1.0f, x.data(), C, w.data(), C, 0.0f, want_fwd.data(), OC);
+    std::fill(want_bwd.begin(), want_bwd.end(), 0.0f);
+    gemm(false, false, T, C, OC, 1.0f, want_fwd.data(), OC, w.data(), C, 0.0f, want_bwd.data(), C);
+  };
+  reference();
+  weight_products(x, w, fwd, bwd, T, C, OC);  // no scope: packs per call
+  EXPECT_EQ(fwd, want_fwd);
+  EXPECT_EQ(bwd, want_bwd);
+  {
+    const WeightPackScope scope;
+    weight_products(x, w, fwd, bwd, T, C, OC);
+    EXPECT_EQ(fwd, want_fwd);
+    EXPECT_EQ(bwd, want_bwd);
+    // Inside the scope the weight counts as fixed: a change is not seen (the contract that lets
+    // TrainModel pack each weight once per forward + backward).
+    const std::vector<float> before = fwd;
+    for (auto& v : w) v *= 2.0f;
+    weight_products(x, w, fwd, bwd, T, C, OC);
+    EXPECT_EQ(fwd, before);
+  }
+  {
+    const WeightPackScope scope;  // a new scope sees the changed weight
+    weight_products(x, w, fwd, bwd, T, C, OC);
+    reference();
+    EXPECT_EQ(fwd, want_fwd);
+    EXPECT_EQ(bwd, want_bwd);
+  }
 }
 
 TEST(FastExp, WithinTwoUlpAndClamped) {
