@@ -35,12 +35,9 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out) {
 
 void softmax(float* x, int64_t n) {
   if (n <= 0) return;
+  if (active_isa() == Isa::Avx512) return act::softmax_avx512(x, n);
   const float mx = *std::max_element(x, x + n);
-  if (active_isa() == Isa::Avx512) {
-    act::exp_shifted_avx512(x, n, mx);
-  } else {
-    act::exp_shifted_loop(x, n, mx);
-  }
+  act::exp_shifted_loop(x, n, mx);
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += x[i];
   const float inv = float(1.0 / sum);

@@ -2,6 +2,7 @@
 // Internal: the elementwise loops of activation.cpp, written once and compiled twice (plain and
 // in activation_avx512.cpp with AVX-512 flags, picked at run time). fast_exp instead of libm's
 // expf lets the compiler vectorize them: at prefill SwiGLU alone evaluates n·ffn exps per layer.
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/fast_exp.h"
@@ -18,6 +19,6 @@ namespace sputnik::act {
 }
 
 void swiglu_avx512(const float* gate, const float* up, int64_t n, float* out);
-void exp_shifted_avx512(float* x, int64_t n, float mx);
+void softmax_avx512(float* x, int64_t n);
 
 }  // namespace sputnik::act
