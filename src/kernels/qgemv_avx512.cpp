@@ -68,13 +68,9 @@ struct Q4Block {
   }
 };
 
-// One weight row × T activation rows. Rows go one after another, so a thread's share of W is
-// read as a single sequential stream; interleaving two rows (to reuse the activation loads)
-// measured 2.7× slower for Q8_0 from DRAM, the hardware prefetcher losing the short streams.
+// acc[t] += blocks [b0, nb) of the row at p · activation row t, two blocks per step.
 template <class B, int T>
-void row_32(const TensorView& w, int64_t r, const Acts& a, float* y, int64_t ldy) {
-  const int64_t nb = w.cols() / 32;
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(w.row(r));
+void add_blocks32(const uint8_t* p, int64_t b0, int64_t nb, const Acts& a, __m512 (&acc)[T]) {
   const int8_t* xq[T];
   const int32_t* xn[T];
   const float* xl[T];
@@ -83,9 +79,7 @@ void row_32(const TensorView& w, int64_t r, const Acts& a, float* y, int64_t ldy
     xn[t] = a.neg_sum_lanes.data() + t * a.kp / 4;
     xl[t] = a.lane_scale.data() + t * a.kp / 4;
   }
-  __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  for (int64_t b = 0; b < nb; b += 2) {
+  for (int64_t b = b0; b < nb; b += 2) {
     const bool pair = b + 1 < nb;
     const uint8_t* p0 = p + B::kBytes * b;
     const __m512i wq = B::load(p0, pair);
@@ -96,6 +90,16 @@ void row_32(const TensorView& w, int64_t r, const Acts& a, float* y, int64_t ldy
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, _mm512_loadu_ps(xl[t] + 8 * b)), acc[t]);
     }
   }
+}
+
+// One weight row × T activation rows. Rows go one after another, so a thread's share of W is
+// read as a single sequential stream; interleaving two rows (to reuse the activation loads)
+// measured 2.7× slower for Q8_0 from DRAM, the hardware prefetcher losing the short streams.
+template <class B, int T>
+void row_32(const TensorView& w, int64_t r, const Acts& a, float* y, int64_t ldy) {
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  add_blocks32<B, T>(reinterpret_cast<const uint8_t*>(w.row(r)), 0, w.cols() / 32, a, acc);
   for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
 }
 
@@ -144,25 +148,7 @@ void row_q4_0x4(const TensorView& w, int64_t r, const Acts& a, float* y, int64_t
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, xs), acc[t]);
     }
   }
-  const int8_t* xq[T];
-  const int32_t* xn[T];
-  const float* xl[T];
-  for (int t = 0; t < T; ++t) {
-    xq[t] = a.q.data() + t * a.kp;
-    xn[t] = a.neg_sum_lanes.data() + t * a.kp / 4;
-    xl[t] = a.lane_scale.data() + t * a.kp / 4;
-  }
-  for (int64_t b = 4 * ng; b < nb; b += 2) {
-    const bool pair = b + 1 < nb;
-    const uint8_t* p0 = p + Q4Block::kBytes * b;
-    const __m512i wq = Q4Block::load(p0, pair);
-    const __m512 ws = pair_scales(p0, Q4Block::kBytes, pair);
-    for (int t = 0; t < T; ++t) {
-      const __m512i init = _mm512_slli_epi32(_mm512_loadu_si512(xn[t] + 8 * b), Q4Block::kShift);
-      const __m512i dot = _mm512_dpbusd_epi32(init, wq, _mm512_loadu_si512(xq[t] + 32 * b));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws, _mm512_loadu_ps(xl[t] + 8 * b)), acc[t]);
-    }
-  }
+  add_blocks32<Q4Block, T>(p, 4 * ng, nb, a, acc);
   for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
 }
 
