@@ -18,16 +18,17 @@ bool bf16_hw() { return active_isa() == Isa::Avx512 && cpu_features().avx512bf16
 float rounded(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 
 // Without the kernel: op(A) and the packed B back to f32 (bf16-rounded) for sgemm.
-void gemm_rounded(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda, const PackedB& b, float beta,
-                  float* c, int64_t ldc) {
-  const int64_t k = b.k, n = b.n, pairs = (k + 1) / 2;
+void gemm_rounded(bool trans_a, int64_t m, int64_t n, int64_t k0, int64_t k, float alpha, const float* a, int64_t lda,
+                  const PackedB& b, float beta, float* c, int64_t ldc) {
+  const int64_t pairs = (b.k + 1) / 2;
   std::vector<float> ar(size_t(m * k)), br(size_t(k * n));
   for (int64_t i = 0; i < m; ++i)
     for (int64_t p = 0; p < k; ++p) ar[size_t(i * k + p)] = rounded(trans_a ? a[p * lda + i] : a[i * lda + p]);
   for (int64_t p = 0; p < k; ++p)
     for (int64_t j = 0; j < n; ++j) {
-      const uint32_t w = b.words[size_t(((j / bf::kNr) * pairs + p / 2) * bf::kNr + j % bf::kNr)];
-      br[size_t(p * n + j)] = bf16_to_f32(uint16_t(p % 2 ? w >> 16 : w & 0xFFFF));
+      const int64_t kk = k0 + p;
+      const uint32_t w = b.words[size_t(((j / bf::kNr) * pairs + kk / 2) * bf::kNr + j % bf::kNr)];
+      br[size_t(p * n + j)] = bf16_to_f32(uint16_t(kk % 2 ? w >> 16 : w & 0xFFFF));
     }
   gemm_f32(false, false, m, n, k, alpha, ar.data(), std::max<int64_t>(k, 1), br.data(), n, beta, c, ldc);
 }
@@ -59,15 +60,22 @@ void pack_b_bf16(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb
 
 void gemm_bf16_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda, const PackedB& b,
                       float beta, float* c, int64_t ldc) {
-  if (m < 0) fail("gemm_bf16: negative size {}", m);
-  const int64_t n = b.n, k = b.k;
+  gemm_bf16_packed_part(trans_a, m, b.n, 0, b.k, alpha, a, lda, b, beta, c, ldc);
+}
+
+void gemm_bf16_packed_part(bool trans_a, int64_t m, int64_t n, int64_t k0, int64_t k, float alpha, const float* a,
+                           int64_t lda, const PackedB& b, float beta, float* c, int64_t ldc) {
+  if (m < 0 || n < 0 || k < 0 || n > b.n || k0 < 0 || k0 % 2 || k0 + k > b.k)
+    fail("gemm_bf16: {}x{} block at row {} with K {} of a packed {}x{} operand", k, n, k0, k, b.k, b.n);
   if (m == 0 || n == 0) return;
   if (!bf16_hw()) {
-    gemm_rounded(trans_a, m, alpha, a, lda, b, beta, c, ldc);
+    gemm_rounded(trans_a, m, n, k0, k, alpha, a, lda, b, beta, c, ldc);
     return;
   }
   using bf::kMr;
+  // An odd k takes the partner row k0 + k of B into its last pair; A's zero there cancels it.
   const int64_t pairs = (k + 1) / 2, strips = (m + kMr - 1) / kMr, panels = (n + bf::kNr - 1) / bf::kNr;
+  const int64_t b_pairs = (b.k + 1) / 2;
   static thread_local std::vector<uint32_t> packed_a;
   uint32_t* ap;
   int64_t stride = 0;
@@ -82,16 +90,16 @@ void gemm_bf16_packed(bool trans_a, int64_t m, float alpha, const float* a, int6
     ap = packed_a.data();
     parallel_for(m, kMr, [&](int64_t i0, int64_t i1) { bf::pack_a_rows_avx512(k, a, lda, i0, i1, stride, ap); });
   }
-  const uint32_t* bp = b.words.data();
+  const uint32_t* bp = b.words.data() + (k0 / 2) * bf::kNr;
   // Threads take row strips (each then reads all of B) unless there are too few of them.
   if (strips >= 4 * num_threads() || strips >= panels) {
     parallel_for(strips, 1, [&](int64_t s0, int64_t s1) {
-      bf::gemm_tiles_avx512(trans_a, ap, stride, bp, k, n, s0 * kMr, std::min(m, s1 * kMr), 0, panels, alpha, beta,
-                            c, ldc);
+      bf::gemm_tiles_avx512(trans_a, ap, stride, bp, b_pairs, k, n, s0 * kMr, std::min(m, s1 * kMr), 0, panels, alpha,
+                            beta, c, ldc);
     });
   } else {
     parallel_for(panels, 1, [&](int64_t q0, int64_t q1) {
-      bf::gemm_tiles_avx512(trans_a, ap, stride, bp, k, n, 0, m, q0, q1, alpha, beta, c, ldc);
+      bf::gemm_tiles_avx512(trans_a, ap, stride, bp, b_pairs, k, n, 0, m, q0, q1, alpha, beta, c, ldc);
     });
   }
 }

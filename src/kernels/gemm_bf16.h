@@ -32,6 +32,10 @@ void pack_b_bf16(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb
 // inputs, f32 accumulation; beta = 0 never reads C. The same numbers as gemm_bf16.
 void gemm_bf16_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda, const PackedB& b,
                       float beta, float* c, int64_t ldc);
+// The same with a block of the packed op(B): rows [k0, k0 + k) (k0 even) and columns [0, n).
+// One packing then serves products over different prefixes or suffixes of K (causal attention).
+void gemm_bf16_packed_part(bool trans_a, int64_t m, int64_t n, int64_t k0, int64_t k, float alpha, const float* a,
+                           int64_t lda, const PackedB& b, float beta, float* c, int64_t ldc);
 
 namespace bf {
 
@@ -46,10 +50,11 @@ void pack_a_rows_avx512(int64_t k, const float* a, int64_t lda, int64_t i0, int6
 // A strips [s0, s1) of op(A) = Xᵀ, X [k, m] with row stride ldx.
 void pack_a_strips_avx512(int64_t m, int64_t k, const float* x, int64_t ldx, int64_t s0, int64_t s1,
                           uint32_t* out);
-// C rows [i0, i1) (a multiple of kMr apart except at m) × panels [q0, q1). strips: A packed as
-// strips (else rows of `stride` words).
-void gemm_tiles_avx512(bool strips, const uint32_t* a, int64_t stride, const uint32_t* b, int64_t k, int64_t n,
-                       int64_t i0, int64_t i1, int64_t q0, int64_t q1, float alpha, float beta, float* c,
+// C rows [i0, i1) (a multiple of kMr apart except at m) × panels [q0, q1), K = k. strips: A packed
+// as strips (else rows of `stride` words). b: the first pair to use in panel 0; panels lie
+// b_pairs pairs apart.
+void gemm_tiles_avx512(bool strips, const uint32_t* a, int64_t stride, const uint32_t* b, int64_t b_pairs, int64_t k,
+                       int64_t n, int64_t i0, int64_t i1, int64_t q0, int64_t q1, float alpha, float beta, float* c,
                        int64_t ldc);
 
 }  // namespace bf

@@ -191,8 +191,8 @@ void pack_a_strips_avx512(int64_t m, int64_t k, const float* x, int64_t ldx, int
   }
 }
 
-void gemm_tiles_avx512(bool strips, const uint32_t* a, int64_t stride, const uint32_t* b, int64_t k, int64_t n,
-                       int64_t i0, int64_t i1, int64_t q0, int64_t q1, float alpha, float beta, float* c,
+void gemm_tiles_avx512(bool strips, const uint32_t* a, int64_t stride, const uint32_t* b, int64_t b_pairs, int64_t k,
+                       int64_t n, int64_t i0, int64_t i1, int64_t q0, int64_t q1, float alpha, float beta, float* c,
                        int64_t ldc) {
   const int64_t pairs = (k + 1) / 2;
   // Panels per block: the block stays in L2 while every row strip of A passes over it.
@@ -205,7 +205,7 @@ void gemm_tiles_avx512(bool strips, const uint32_t* a, int64_t stride, const uin
       const uint32_t* ai = strips ? a + (i / kMr) * pairs * kMr : a + i * stride;
       for (int64_t q = qb; q < qe; ++q) {
         const int64_t j = q * kNr;
-        fn(ai, stride, b + q * pairs * kNr, pairs, c + i * ldc + j, ldc, first(n - j), first(n - j - 16), alpha, beta);
+        fn(ai, stride, b + q * b_pairs * kNr, pairs, c + i * ldc + j, ldc, first(n - j), first(n - j - 16), alpha, beta);
       }
     }
   }

@@ -26,7 +26,9 @@ void for_each_unit(const AttentionShape& s, Fn&& fn) {
   const bool bf = bf16_compute();  // thread-local: carry it into the workers
   parallel_for(s.B * s.Hkv, 1, [&](int64_t lo, int64_t hi) {
     BF16Scope scope(bf);
-    std::vector<float> scratch(size_t(s.S * s.S));
+    // Kept per thread: a fresh S×S buffer per call would be mmap'd and page-faulted every time.
+    static thread_local std::vector<float> scratch;
+    scratch.resize(size_t(s.S * s.S));
     for (int64_t u = lo; u < hi; ++u) fn(u / s.Hkv, u % s.Hkv, scratch.data());
   });
 }
@@ -45,12 +47,13 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
   for_each_unit(s, [&](int64_t b, int64_t g, float*) {
     const float* kh = k + b * S * ldk + g * s.Dk;
     const float* vh = v + b * S * ldv + g * s.Dv;
+    const GemmB kt(true, s.Dk, S, kh, ldk), vb(false, S, s.Dv, vh, ldv);  // Kᵀ, V: once for all blocks and heads
     for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
       const float* qh = q + b * S * ldq + h * s.Dk;
       float* p = probs + (b * s.Hq + h) * S * S;
       for (int64_t i0 = 0; i0 < S; i0 += kBlock) {
         const int64_t i1 = std::min(S, i0 + kBlock);
-        gemm(false, true, i1 - i0, i1, s.Dk, s.scale, qh + i0 * ldq, ldq, kh, ldk, 0.0f, p + i0 * S, S);
+        kt.multiply(false, i1 - i0, i1, 0, s.Dk, s.scale, qh + i0 * ldq, ldq, 0.0f, p + i0 * S, S);
       }
       for (int64_t i = 0; i < S; ++i) {
         float* row = p + i * S;
@@ -69,7 +72,7 @@ void attention_forward(float* out, float* probs, const float* q, const float* k,
       float* oh = out + b * S * ldo + h * s.Dv;
       for (int64_t i0 = 0; i0 < S; i0 += kBlock) {
         const int64_t i1 = std::min(S, i0 + kBlock);
-        gemm(false, false, i1 - i0, s.Dv, i1, 1.0f, p + i0 * S, S, vh, ldv, 0.0f, oh + i0 * ldo, ldo);
+        vb.multiply(false, i1 - i0, s.Dv, 0, i1, 1.0f, p + i0 * S, S, 0.0f, oh + i0 * ldo, ldo);
       }
     }
   });
@@ -85,15 +88,17 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
     const float* vh = v + b * S * ldv + g * s.Dv;
     float* dkh = dk + b * S * ldk + g * s.Dk;
     float* dvh = dv + b * S * ldv + g * s.Dv;
+    const GemmB vt(true, s.Dv, S, vh, ldv), kb(false, S, s.Dk, kh, ldk);  // Vᵀ, K
     for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
       const float* qh = q + b * S * ldq + h * s.Dk;
       const float* doh = dout + b * S * ldo + h * s.Dv;
       const float* p = probs + (b * s.Hq + h) * S * S;
+      const GemmB dob(false, S, s.Dv, doh, ldo), qb(false, S, s.Dk, qh, ldq);  // dO, Q
       // dV += P^T dO (key block [j0, j1) gets rows i >= j0) ;  dP = dO V^T (row block reads keys < i1)
       for (int64_t j0 = 0; j0 < S; j0 += kBlock) {
         const int64_t j1 = std::min(S, j0 + kBlock);
-        gemm(true, false, j1 - j0, s.Dv, S - j0, 1.0f, p + j0 * S + j0, S, doh + j0 * ldo, ldo, 1.0f, dvh + j0 * ldv, ldv);
-        gemm(false, true, j1 - j0, j1, s.Dv, 1.0f, doh + j0 * ldo, ldo, vh, ldv, 0.0f, dp + j0 * S, S);
+        dob.multiply(true, j1 - j0, s.Dv, j0, S - j0, 1.0f, p + j0 * S + j0, S, 1.0f, dvh + j0 * ldv, ldv);
+        vt.multiply(false, j1 - j0, j1, 0, s.Dv, 1.0f, doh + j0 * ldo, ldo, 0.0f, dp + j0 * S, S);
       }
       // Softmax backward: dS = P ⊙ (dP − rowsum(P ⊙ dP)); zero above the diagonal since P is.
       for (int64_t i = 0; i < S; ++i) {
@@ -109,9 +114,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
       float* dqh = dq + b * S * ldq + h * s.Dk;
       for (int64_t i0 = 0; i0 < S; i0 += kBlock) {
         const int64_t i1 = std::min(S, i0 + kBlock);
-        gemm(false, false, i1 - i0, s.Dk, i1, s.scale, dp + i0 * S, S, kh, ldk, 1.0f, dqh + i0 * ldq, ldq);
-        gemm(true, false, i1 - i0, s.Dk, S - i0, s.scale, dp + i0 * S + i0, S, qh + i0 * ldq, ldq, 1.0f,
-             dkh + i0 * ldk, ldk);
+        kb.multiply(false, i1 - i0, s.Dk, 0, i1, s.scale, dp + i0 * S, S, 1.0f, dqh + i0 * ldq, ldq);
+        qb.multiply(true, i1 - i0, s.Dk, i0, S - i0, s.scale, dp + i0 * S + i0, S, 1.0f, dkh + i0 * ldk, ldk);
       }
     }
   });

@@ -69,6 +69,21 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
   gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+GemmB::GemmB(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb)
+    : trans_(trans), b_(b), ldb_(ldb), bf16_(g_bf16 && k > 0 && n > 0) {
+  if (bf16_) pack_b_bf16(trans, k, n, b, ldb, packed_);
+}
+
+void GemmB::multiply(bool trans_a, int64_t m, int64_t n, int64_t k0, int64_t k, float alpha, const float* a,
+                     int64_t lda, float beta, float* c, int64_t ldc) const {
+  if (bf16_ && k > 0) {
+    gemm_bf16_packed_part(trans_a, m, n, k0, k, alpha, a, lda, packed_, beta, c, ldc);
+    return;
+  }
+  // op(B) row k0 is B's row k0, or column k0 of the stored [n, k] matrix.
+  gemm_f32(trans_a, trans_, m, n, k, alpha, a, lda, trans_ ? b_ + k0 : b_ + k0 * ldb_, ldb_, beta, c, ldc);
+}
+
 void gemm_weight(bool trans_a, bool trans_w, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                  int64_t lda, const float* w, int64_t ldw, float beta, float* c, int64_t ldc) {
   WeightCache& wc = cache();

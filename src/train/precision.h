@@ -5,6 +5,8 @@
 // the choice is made on the thread that calls the op, before any worker threads start.
 #include <cstdint>
 
+#include "kernels/gemm_bf16.h"
+
 namespace sputnik::train {
 
 bool bf16_compute();
@@ -34,6 +36,23 @@ class WeightPackScope {
   ~WeightPackScope();
   WeightPackScope(const WeightPackScope&) = delete;
   WeightPackScope& operator=(const WeightPackScope&) = delete;
+};
+
+// A B operand shared by several products over parts of its K range (attention's causal blocks
+// reuse K, V, Q and dO): in bf16 mode it is packed once, at construction. op(B) is [k, n].
+class GemmB {
+ public:
+  GemmB(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb);
+  // C = alpha·op(A)·op(B)[k0 : k0 + k, 0 : n] + beta·C, as gemm (k0 even).
+  void multiply(bool trans_a, int64_t m, int64_t n, int64_t k0, int64_t k, float alpha, const float* a, int64_t lda,
+                float beta, float* c, int64_t ldc) const;
+
+ private:
+  bool trans_;
+  const float* b_;
+  int64_t ldb_;
+  bool bf16_;
+  PackedB packed_;
 };
 
 // gemm with B = a parameter (w, row stride ldw): the same numbers as gemm, with w's bf16 packing

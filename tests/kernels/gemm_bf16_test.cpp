@@ -11,6 +11,7 @@
 
 #include "core/cpu.h"
 #include "core/dtype.h"
+#include "core/error.h"
 #include "core/threads.h"
 #include "kernels/gemm_bf16.h"
 #include "kernels/matmul.h"
@@ -111,6 +112,40 @@ TEST(GemmBf16Packed, OnePackingServesManyProducts) {
     std::vector<float> c = c0;
     gemm_bf16_packed(false, s.m, 1.0f, a.data(), s.k, pb, 0.0f, c.data(), s.n);
     EXPECT_EQ(mismatches(false, false, s, 1.0f, 0.0f, a, s.k, b, s.n, c0, c, s.n), 0) << "round " << round;
+  }
+}
+
+TEST(GemmBf16Packed, BlocksOfOnePackingMatchTheirOwnProducts) {
+  // op(B) [k, n] packed once; products over rows [k0, k0 + kk) and the first nn columns must
+  // equal gemm_bf16 on that block alone (odd kk takes a partner row that A's zero cancels).
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  const int64_t k = 75, n = 70, m = 13;
+  for (bool tb : {false, true}) {
+    const int64_t ldb = (tb ? k : n) + 2;
+    std::vector<float> b(size_t((tb ? n : k) * ldb));
+    for (auto& v : b) v = dist(rng);
+    PackedB pb;
+    pack_b_bf16(tb, k, n, b.data(), ldb, pb);
+    struct Part {
+      int64_t k0, kk, nn;
+    };
+    for (const Part& part : {Part{0, 75, 70}, Part{0, 33, 40}, Part{2, 73, 70}, Part{64, 11, 3}, Part{10, 0, 5}}) {
+      for (bool ta : {false, true}) {
+        const int64_t lda = (ta ? m : part.kk) + 1, ldc = part.nn + 1;
+        std::vector<float> a(size_t((ta ? part.kk : m) * lda + 1));
+        for (auto& v : a) v = dist(rng);
+        std::vector<float> c(size_t(m * ldc), 0.25f), want = c;
+        gemm_bf16_packed_part(ta, m, part.nn, part.k0, part.kk, 1.0f, a.data(), lda, pb, 0.5f, c.data(), ldc);
+        const float* bsub = tb ? b.data() + part.k0 : b.data() + part.k0 * ldb;
+        gemm_bf16(ta, tb, m, part.nn, part.kk, 1.0f, a.data(), lda, bsub, ldb, 0.5f, want.data(), ldc);
+        EXPECT_EQ(c, want) << "tb=" << tb << " ta=" << ta << " k0=" << part.k0 << " k=" << part.kk;
+      }
+    }
+    std::vector<float> a(64), c(64);
+    EXPECT_THROW(gemm_bf16_packed_part(false, 1, 4, 1, 4, 1.0f, a.data(), 4, pb, 0.0f, c.data(), 4), Error);  // odd k0
+    EXPECT_THROW(gemm_bf16_packed_part(false, 1, 4, 72, 4, 1.0f, a.data(), 4, pb, 0.0f, c.data(), 4), Error);  // past k
+    EXPECT_THROW(gemm_bf16_packed_part(false, 1, 71, 0, 4, 1.0f, a.data(), 4, pb, 0.0f, c.data(), 4), Error);  // past n
   }
 }
 
