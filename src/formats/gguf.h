@@ -43,6 +43,7 @@ struct GgufValue;
 struct GgufArray {
   GgufType elem = GgufType::U8;
   std::vector<GgufValue> items;
+  uint64_t skipped = 0;  // elements validated but not kept (parse_gguf without the vocabulary)
 };
 
 // One metadata value: the file's type plus the value widened to 64 bits.
@@ -72,7 +73,7 @@ struct GgufValue {
 };
 bool operator==(const GgufValue& a, const GgufValue& b);
 inline bool operator==(const GgufArray& a, const GgufArray& b) {
-  return a.elem == b.elem && a.items == b.items;
+  return a.elem == b.elem && a.items == b.items && a.skipped == b.skipped;
 }
 
 struct GgufTensorInfo {
@@ -98,10 +99,15 @@ struct GgufFile {
 };
 
 // Parses and validates `size` bytes (the whole file); `source` names it in errors.
-// Never keeps a pointer to `data`.
-GgufFile parse_gguf(const std::byte* data, size_t size, const std::string& source);
+// Never keeps a pointer to `data`. With keep_vocabulary false the per-token arrays
+// (kGgufVocabularyKeys) are validated but left in the file: their items stay empty and
+// `skipped` holds the count. As strings and JSON they cost ~40 MB of heap for a 152k
+// vocabulary, which a model's weights never need (load_tokenizer reads them itself).
+GgufFile parse_gguf(const std::byte* data, size_t size, const std::string& source, bool keep_vocabulary = true);
+inline constexpr std::string_view kGgufVocabularyKeys[] = {
+    "tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.scores", "tokenizer.ggml.merges"};
 
-// Metadata as JSON (numbers, strings, booleans, arrays); f32 values are given as the shortest
+// Metadata as JSON (numbers, strings, booleans, arrays; keys of skipped arrays are left out); f32 values are given as the shortest
 // decimal that reads back as the same float (1e-06, not 9.999999974752427e-07).
 nlohmann::json gguf_value_to_json(const GgufValue& v);
 nlohmann::json gguf_metadata_json(const GgufFile& f);
@@ -111,6 +117,7 @@ nlohmann::json gguf_metadata_json(const GgufFile& f);
 std::unique_ptr<WeightStore> gguf_to_store(const GgufFile& f, const std::byte* base);
 
 // Memory-maps `path`, parses it and builds the store (the mapping is kept alive by the store).
+// The store's metadata has no vocabulary arrays (see parse_gguf).
 std::unique_ptr<WeightStore> load_gguf(const std::string& path);
 
 // True when the file starts with the GGUF magic (for format sniffing by the loader).

@@ -80,7 +80,8 @@ class Meta {
 int64_t vocab_size(const GgufFile& f, const Meta& m) {
   if (m.find("vocab_size")) return int64_t(m.positive("vocab_size"));
   if (const GgufValue* toks = f.find("tokenizer.ggml.tokens"))
-    if (const GgufArray* a = toks->as_array(); a && !a->items.empty()) return int64_t(a->items.size());
+    if (const GgufArray* a = toks->as_array(); a && a->items.size() + a->skipped > 0)
+      return int64_t(a->items.size() + a->skipped);
   if (const GgufTensorInfo* t = f.find_tensor("token_embd.weight"); t && t->ne.size() == 2)
     return t->ne[1];
   fail("{}: cannot tell the vocabulary size (no vocab_size, token list or token_embd.weight)",

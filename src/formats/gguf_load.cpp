@@ -45,7 +45,7 @@ std::unique_ptr<WeightStore> gguf_to_store(const GgufFile& f, const std::byte* b
 
 std::unique_ptr<WeightStore> load_gguf(const std::string& path) {
   std::shared_ptr<MappedFile> file = MappedFile::open(path);
-  GgufFile f = parse_gguf(file->data(), file->size(), path);
+  GgufFile f = parse_gguf(file->data(), file->size(), path, /*keep_vocabulary=*/false);
   auto store = gguf_to_store(f, file->data());
   store->keep_alive(std::move(file));
   return store;

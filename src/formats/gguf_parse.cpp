@@ -79,7 +79,8 @@ class Reader {
     return GgufType(t);
   }
 
-  GgufValue read_value(GgufType type, const std::string& key, int depth) {
+  // keep = false: every element is read and validated, none is stored.
+  GgufValue read_value(GgufType type, const std::string& key, int depth, bool keep = true) {
     GgufValue out;
     out.type = type;
     switch (type) {
@@ -111,8 +112,13 @@ class Reader {
         if (n > remaining() / min_value_bytes(arr.elem))
           fail("{}: metadata '{}' at byte {} claims {} array elements of type {}, more than the "
                "{} bytes left can hold", source_, key, at, n, gguf_type_name(arr.elem), remaining());
-        arr.items.reserve(size_t(n));
-        for (uint64_t i = 0; i < n; ++i) arr.items.push_back(read_value(arr.elem, key, depth + 1));
+        if (keep) {
+          arr.items.reserve(size_t(n));
+          for (uint64_t i = 0; i < n; ++i) arr.items.push_back(read_value(arr.elem, key, depth + 1));
+        } else {
+          for (uint64_t i = 0; i < n; ++i) (void)read_value(arr.elem, key, depth + 1);
+          arr.skipped = n;
+        }
         out.v = std::move(arr);
         break;
       }
@@ -136,7 +142,7 @@ uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& source, const st
 
 }  // namespace
 
-GgufFile parse_gguf(const std::byte* data, size_t size, const std::string& source) {
+GgufFile parse_gguf(const std::byte* data, size_t size, const std::string& source, bool keep_vocabulary) {
   GgufFile f;
   f.source = source;
   Reader r(data, size, source);
@@ -163,7 +169,9 @@ GgufFile parse_gguf(const std::byte* data, size_t size, const std::string& sourc
   for (uint64_t i = 0; i < n_kv; ++i) {
     std::string key = r.read_string("metadata key");
     const GgufType type = r.read_type(key.c_str());
-    GgufValue value = r.read_value(type, key, 0);
+    const bool keep = keep_vocabulary || std::find(std::begin(kGgufVocabularyKeys), std::end(kGgufVocabularyKeys),
+                                                   key) == std::end(kGgufVocabularyKeys);
+    GgufValue value = r.read_value(type, key, 0, keep);
     if (!keys.insert(key).second) fail("{}: metadata key '{}' appears twice", source, key);
     f.kv.emplace_back(std::move(key), std::move(value));
   }

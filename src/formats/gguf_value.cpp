@@ -92,7 +92,11 @@ nlohmann::json gguf_value_to_json(const GgufValue& v) {
 
 nlohmann::json gguf_metadata_json(const GgufFile& f) {
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& [key, value] : f.kv) out[key] = gguf_value_to_json(value);
+  for (const auto& [key, value] : f.kv) {
+    const GgufArray* a = value.as_array();
+    if (a && a->skipped > 0) continue;  // left in the file by parse_gguf
+    out[key] = gguf_value_to_json(value);
+  }
   return out;
 }
 

@@ -65,6 +65,7 @@ void put_value(Sink& s, const GgufValue& v) {
     case GgufType::STRING: put_str(s, std::get<std::string>(v.v)); break;
     case GgufType::ARRAY: {
       const GgufArray& a = std::get<GgufArray>(v.v);
+      if (a.skipped > 0) fail("gguf writer: an array whose {} items were not parsed cannot be written", a.skipped);
       put_u32(s, uint32_t(a.elem));
       put_u64(s, a.items.size());
       for (const GgufValue& item : a.items) put_value(s, item);

@@ -162,7 +162,12 @@ TEST(GgufLoad, Qwen2NamesConfigAndTokenizer) {
       EXPECT_EQ(test::crc32(q.data, q.nbytes), t["crc32"].get<uint32_t>());
     }
 
-  const json& m = store->metadata;
+  // The store leaves the vocabulary in the file; a full parse has it.
+  for (std::string_view key : kGgufVocabularyKeys) EXPECT_FALSE(store->metadata.contains(key)) << key;
+  const auto file = MappedFile::open(gguf_fixture("gguf_qwen2.gguf"));
+  json m = gguf_metadata_json(parse_gguf(file->data(), file->size(), file->path()));
+  for (const auto& [key, value] : store->metadata.items()) EXPECT_EQ(m[key], value) << key;
+  EXPECT_EQ(m.size(), store->metadata.size() + 3);  // tokens, token_type, merges
   EXPECT_EQ(m["tokenizer.ggml.model"], "gpt2");
   EXPECT_EQ(m["tokenizer.ggml.pre"], "qwen2");
   ASSERT_EQ(m["tokenizer.ggml.tokens"].size(), 40u);
