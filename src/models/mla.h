@@ -22,6 +22,9 @@ class Mla {
   // k_b_ points into k_b_owned_: moving keeps the buffer, copying would not.
   Mla(const Mla&) = delete;
   Mla(Mla&&) = default;
+  // The type W_UK^T is kept in for a fused kv_b_proj of type `kv_b` (rows of `nope` values):
+  // plain float types as they are, quantized ones as Q8_0 (F32 when nope % 32 != 0).
+  static DType absorbed_key_dtype(DType kv_b, int64_t nope);
   // out[n, hidden] for normalized inputs h[n, hidden]; appends the batch's latents to `cache`.
   void operator()(int64_t layer, const float* h, const Batch& batch, KVCache& cache, float* out) const;
 

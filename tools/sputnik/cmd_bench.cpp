@@ -1,13 +1,17 @@
 // `sputnik bench`: prefill and decode speed of a model, llama-bench style (pp512 / tg128).
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 
 #include "command.h"
 #include "core/threads.h"
 #include "model_loading.h"
+#include "models/decode_bytes.h"
 #include "models/model.h"
 #include "runtime/generate.h"
 
@@ -75,24 +79,30 @@ std::function<int()> setup(CLI::App& app) {
     }
     const double prefill_tps = o->prompt / best_prefill;
     const double decode_tps = o->gen / best_decode;
-    // Bytes a decode step must stream: the active weights (routed experts counted top-k only),
-    // where an untied embedding matrix contributes the one row looked up, not all of it.
-    double active_bytes = stats.total_params > 0
-        ? double(stats.weight_bytes) * double(stats.active_params) / double(stats.total_params) : 0.0;
-    const WeightStore& ws = model.weights();
-    const TensorView* embed = ws.find("model.embed_tokens.weight");
-    if (embed && ws.contains("lm_head.weight") && !model.config().tie_word_embeddings && embed->rows() > 0)
-      active_bytes -= double(embed->nbytes) - double(embed->nbytes) / double(embed->rows());
+    // Bytes a decode step must stream (models/decode_bytes.h): one embedding row unless it is
+    // the head, routed experts top-k only, MLA's W_UK^T as the engine keeps it.
+    const double active_bytes = decode_weight_bytes(model);
     // Peak memory against what must be resident: all weights plus both benchmark caches.
     const int64_t kv_bytes = model.kv_bytes_per_token() * (int64_t(o->prompt) + o->gen + 1);
     const int64_t peak_rss = peak_rss_bytes();
     const double gbps = active_bytes * decode_tps / 1e9;
+    // Share of the resident weight mapping backed by 2 MiB pages (see MappedFile::open).
+    std::optional<double> huge_fraction;
+    size_t mapped_rss = 0, mapped_pmd = 0;
+    bool all_known = !model.weights().files().empty();
+    for (const auto& f : model.weights().files()) {
+      const auto r = f->residency();
+      if (!r) all_known = false;
+      else mapped_rss += r->rss_bytes, mapped_pmd += r->pmd_mapped_bytes;
+    }
+    if (all_known && mapped_rss > 0) huge_fraction = double(mapped_pmd) / double(mapped_rss);
+    const std::string huge_json = huge_fraction ? fmt::format(",\"huge_page_fraction\":{:.4f}", *huge_fraction) : "";
     if (o->json) {
       std::printf("{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"gen_tokens\":%d,"
                   "\"prefill_tps\":%.3f,\"decode_tps\":%.3f,\"decode_gbps\":%.3f,\"active_weight_bytes\":%.0f,"
-                  "\"weights_bytes\":%lld,\"kv_bytes\":%lld,\"peak_rss_bytes\":%lld}\n",
+                  "\"weights_bytes\":%lld,\"kv_bytes\":%lld,\"peak_rss_bytes\":%lld%s}\n",
                   o->model.c_str(), num_threads(), o->prompt, o->gen, prefill_tps, decode_tps, gbps, active_bytes,
-                  (long long)stats.weight_bytes, (long long)kv_bytes, (long long)peak_rss);
+                  (long long)stats.weight_bytes, (long long)kv_bytes, (long long)peak_rss, huge_json.c_str());
     } else {
       std::printf("model: %s  threads: %d\n", o->model.c_str(), num_threads());
       std::printf("prefill pp%d: %.2f tokens/s\n", o->prompt, prefill_tps);
@@ -100,6 +110,9 @@ std::function<int()> setup(CLI::App& app) {
                   decode_tps, gbps, active_bytes / (1 << 20));
       std::printf("memory: peak RSS %.1f MiB, weights %.1f MiB + KV cache %.1f MiB\n", double(peak_rss) / (1 << 20),
                   double(stats.weight_bytes) / (1 << 20), double(kv_bytes) / (1 << 20));
+      if (huge_fraction)
+        std::printf("weights mapped with 2 MiB pages: %.1f%% of %.1f MiB resident\n", 100 * *huge_fraction,
+                    double(mapped_rss) / (1 << 20));
     }
     return 0;
   };
