@@ -77,27 +77,27 @@ void gemm_bf16_packed_part(bool trans_a, int64_t m, int64_t n, int64_t k0, int64
   const int64_t pairs = (k + 1) / 2, strips = (m + kMr - 1) / kMr, panels = (n + bf::kNr - 1) / bf::kNr;
   const int64_t b_pairs = (b.k + 1) / 2;
   static thread_local std::vector<uint32_t> packed_a;
-  uint32_t* ap;
-  int64_t stride = 0;
-  if (trans_a) {
-    // op(A) = Aᵀ: strips read A along its rows (two strips per 16 columns, so pairs of strips).
-    packed_a.resize(size_t(strips * pairs * kMr));
-    ap = packed_a.data();
-    parallel_for(strips, 2, [&](int64_t s0, int64_t s1) { bf::pack_a_strips_avx512(m, k, a, lda, s0, s1, ap); });
-  } else {
-    stride = (pairs + 15) / 16 * 16;
-    packed_a.resize(size_t(m * stride));
-    ap = packed_a.data();
-    parallel_for(m, kMr, [&](int64_t i0, int64_t i1) { bf::pack_a_rows_avx512(k, a, lda, i0, i1, stride, ap); });
-  }
+  // op(A) = Aᵀ goes into strips, so that packing reads A along its rows; else rows of words.
+  const int64_t stride = trans_a ? 0 : (pairs + 15) / 16 * 16;
+  packed_a.resize(size_t(trans_a ? strips * pairs * kMr : m * stride));
+  uint32_t* ap = packed_a.data();
+  auto pack_a = [&](int64_t s0, int64_t s1) {
+    if (trans_a)
+      bf::pack_a_strips_avx512(m, k, a, lda, s0, s1, ap);
+    else
+      bf::pack_a_rows_avx512(k, a, lda, s0 * kMr, std::min(m, s1 * kMr), stride, ap);
+  };
   const uint32_t* bp = b.words.data() + (k0 / 2) * bf::kNr;
-  // Threads take row strips (each then reads all of B) unless there are too few of them.
+  // Threads take row strips (each then reads all of B and packs only its own strips of A, in
+  // the same parallel region) unless there are too few strips to share.
   if (strips >= 4 * num_threads() || strips >= panels) {
     parallel_for(strips, 1, [&](int64_t s0, int64_t s1) {
+      pack_a(s0, s1);
       bf::gemm_tiles_avx512(trans_a, ap, stride, bp, b_pairs, k, n, s0 * kMr, std::min(m, s1 * kMr), 0, panels, alpha,
                             beta, c, ldc);
     });
   } else {
+    parallel_for(strips, 1, pack_a);
     parallel_for(panels, 1, [&](int64_t q0, int64_t q1) {
       bf::gemm_tiles_avx512(trans_a, ap, stride, bp, b_pairs, k, n, 0, m, q0, q1, alpha, beta, c, ldc);
     });

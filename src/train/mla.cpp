@@ -4,7 +4,9 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "train/attention.h"
+#include "train/grain.h"
 #include "train/linear.h"
 #include "train/rmsnorm.h"
 
@@ -49,10 +51,12 @@ void mla_forward(const MlaSpec& s, const MlaWeights& w, const float* x, const in
   std::vector<float> kva(size_t(T * (r + dr))), kr(size_t(T * dr)), kvb(size_t(T * H * (dn + dv)));
   linear_forward(kva.data(), x, w.kv_a_proj, nullptr, T, s.C, r + dr);
   a.lat.resize(size_t(T * r));
-  for (int64_t t = 0; t < T; ++t) {
-    std::copy_n(kva.data() + t * (r + dr), r, a.lat.data() + t * r);
-    std::copy_n(kva.data() + t * (r + dr) + r, dr, kr.data() + t * dr);
-  }
+  parallel_for(T, row_grain(r + dr), [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      std::copy_n(kva.data() + t * (r + dr), r, a.lat.data() + t * r);
+      std::copy_n(kva.data() + t * (r + dr) + r, dr, kr.data() + t * dr);
+    }
+  });
   a.latn.resize(size_t(T * r));
   a.rstd_kv.resize(static_cast<size_t>(T));
   rmsnorm_forward(a.latn.data(), a.rstd_kv.data(), a.lat.data(), w.kv_a_norm, T, r, s.eps);
@@ -61,15 +65,17 @@ void mla_forward(const MlaSpec& s, const MlaWeights& w, const float* x, const in
 
   a.k.resize(size_t(T * QD));
   a.v.resize(size_t(T * H * dv));
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t h = 0; h < H; ++h) {
-      const float* src = kvb.data() + (t * H + h) * (dn + dv);
-      float* kd = a.k.data() + (t * H + h) * dk;
-      std::copy_n(src, dn, kd);
-      std::copy_n(kr.data() + t * dr, dr, kd + dn);
-      std::copy_n(src + dn, dv, a.v.data() + (t * H + h) * dv);
+  parallel_for(T, row_grain(H * (dk + dv)), [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      for (int64_t h = 0; h < H; ++h) {
+        const float* src = kvb.data() + (t * H + h) * (dn + dv);
+        float* kd = a.k.data() + (t * H + h) * dk;
+        std::copy_n(src, dn, kd);
+        std::copy_n(kr.data() + t * dr, dr, kd + dn);
+        std::copy_n(src + dn, dv, a.v.data() + (t * H + h) * dv);
+      }
     }
-  }
+  });
   a.probs.resize(size_t(as.probs_size()));
   a.att.resize(size_t(T * H * dv));
   attention_forward(a.att.data(), a.probs.data(), a.q.data(), a.k.data(), a.v.data(), as);
@@ -89,24 +95,28 @@ void mla_backward(const MlaSpec& s, const MlaWeights& w, const MlaGrads& g, cons
 
   // Split the per-head key/value gradients back into kv_b rows and the one shared rope key.
   std::vector<float> dkvb(size_t(T * H * (dn + dv))), dkva(size_t(T * (r + dr)), 0.0f), dkr(size_t(T * dr), 0.0f);
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t h = 0; h < H; ++h) {
-      const float* src = dkk.data() + (t * H + h) * dk;
-      float* dst = dkvb.data() + (t * H + h) * (dn + dv);
-      std::copy_n(src, dn, dst);
-      std::copy_n(dvv.data() + (t * H + h) * dv, dv, dst + dn);
-      for (int64_t i = 0; i < dr; ++i) dkr[size_t(t * dr + i)] += src[dn + i];
+  parallel_for(T, row_grain(H * (dk + dv)), [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      for (int64_t h = 0; h < H; ++h) {
+        const float* src = dkk.data() + (t * H + h) * dk;
+        float* dst = dkvb.data() + (t * H + h) * (dn + dv);
+        std::copy_n(src, dn, dst);
+        std::copy_n(dvv.data() + (t * H + h) * dv, dv, dst + dn);
+        for (int64_t i = 0; i < dr; ++i) dkr[size_t(t * dr + i)] += src[dn + i];
+      }
     }
-  }
+  });
   rope_backward(s.rope, dkr.data(), pos, T, 1, dr, 0);
   std::vector<float> dlatn(size_t(T * r), 0.0f), dlat(size_t(T * r), 0.0f);
   linear_backward(dlatn.data(), g.kv_b_proj, nullptr, dkvb.data(), a.latn.data(), w.kv_b_proj, T, r,
                   H * (dn + dv));
   rmsnorm_backward(dlat.data(), g.kv_a_norm, dlatn.data(), a.lat.data(), w.kv_a_norm, a.rstd_kv.data(), T, r);
-  for (int64_t t = 0; t < T; ++t) {
-    std::copy_n(dlat.data() + t * r, r, dkva.data() + t * (r + dr));
-    std::copy_n(dkr.data() + t * dr, dr, dkva.data() + t * (r + dr) + r);
-  }
+  parallel_for(T, row_grain(r + dr), [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      std::copy_n(dlat.data() + t * r, r, dkva.data() + t * (r + dr));
+      std::copy_n(dkr.data() + t * dr, dr, dkva.data() + t * (r + dr) + r);
+    }
+  });
   linear_backward(dx, g.kv_a_proj, nullptr, dkva.data(), x, w.kv_a_proj, T, s.C, r + dr);
 
   rope_backward(s.rope, dq.data(), pos, T, H, dk, dn);

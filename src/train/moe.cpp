@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "train/balance_loss.h"
+#include "train/grain.h"
 #include "train/linear.h"
 
 namespace sputnik::train {
@@ -46,17 +47,22 @@ void moe_forward(const MoeWeights& w, const float* x, int64_t T, float* out, Moe
     xin.resize(size_t(n * C));
     y.resize(size_t(n * C));
     if (n == 0) continue;
-    for (int64_t i = 0; i < n; ++i)
-      std::copy(x + (slots[size_t(i)] / K) * C, x + (slots[size_t(i)] / K + 1) * C, xin.begin() + i * C);
+    parallel_for(n, row_grain(C), [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i)
+        std::copy(x + (slots[size_t(i)] / K) * C, x + (slots[size_t(i)] / K + 1) * C, xin.begin() + i * C);
+    });
     mlp_forward(w.experts[size_t(e)], xin.data(), n, y.data(), a.expert_acts[size_t(e)]);
-    // Experts run one after another, so this scatter never races with another expert.
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t s = slots[size_t(i)];
-      const float wt = a.weights[size_t(s)];
-      float* o = out + (s / K) * C;
-      const float* yi = y.data() + i * C;
-      for (int64_t c = 0; c < C; ++c) o[c] += wt * yi[c];
-    }
+    // Experts run one after another and an expert's slots are distinct tokens (top-k picks
+    // distinct experts), so rows of this scatter never collide.
+    parallel_for(n, row_grain(C), [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        const int64_t s = slots[size_t(i)];
+        const float wt = a.weights[size_t(s)];
+        float* o = out + (s / K) * C;
+        const float* yi = y.data() + i * C;
+        for (int64_t c = 0; c < C; ++c) o[c] += wt * yi[c];
+      }
+    });
   }
 }
 
@@ -73,28 +79,33 @@ void moe_backward(const MoeWeights& w, const MoeGrads& g, const float* x, int64_
     const int64_t n = int64_t(slots.size());
     if (n == 0) continue;
     const auto& y = a.yout[size_t(e)];
-    dy.assign(size_t(n * C), 0.0f);
+    dy.resize(size_t(n * C));  // every element written below
     dxin.assign(size_t(n * C), 0.0f);
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t s = slots[size_t(i)];
-      const float* go = dout + (s / K) * C;
-      const float* yi = y.data() + i * C;
-      const float wt = a.weights[size_t(s)];
-      double dot = 0;
-      for (int64_t c = 0; c < C; ++c) {
-        dot += double(go[c]) * yi[c];
-        dy[size_t(i * C + c)] = wt * go[c];
+    parallel_for(n, row_grain(2 * C), [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        const int64_t s = slots[size_t(i)];
+        const float* go = dout + (s / K) * C;
+        const float* yi = y.data() + i * C;
+        const float wt = a.weights[size_t(s)];
+        double dot = 0;
+        for (int64_t c = 0; c < C; ++c) {
+          dot += double(go[c]) * yi[c];
+          dy[size_t(i * C + c)] = wt * go[c];
+        }
+        dweights[size_t(s)] = float(dot);
       }
-      dweights[size_t(s)] = float(dot);
-    }
+    });
     mlp_backward(w.experts[size_t(e)], g.experts[size_t(e)], a.xin[size_t(e)].data(), n, dy.data(),
                  a.expert_acts[size_t(e)], dxin.data());
     if (dx) {
-      for (int64_t i = 0; i < n; ++i) {
-        float* d = dx + (slots[size_t(i)] / K) * C;
-        const float* di = dxin.data() + i * C;
-        for (int64_t c = 0; c < C; ++c) d[c] += di[c];
-      }
+      // Distinct tokens per expert, as in the forward scatter.
+      parallel_for(n, row_grain(C), [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          float* d = dx + (slots[size_t(i)] / K) * C;
+          const float* di = dxin.data() + i * C;
+          for (int64_t c = 0; c < C; ++c) d[c] += di[c];
+        }
+      });
     }
   }
   std::vector<float> dlogits(size_t(T * E), 0.0f);
