@@ -53,9 +53,10 @@ void gqa_backward(const GqaSpec& s, const GqaWeights& w, const GqaGrads& g, cons
                      a.probs.data(), as);
   rope_backward(s.rope, dq.data(), pos, T, s.Hq, s.D, 0);
   rope_backward(s.rope, dk.data(), pos, T, s.Hkv, s.D, 0);
-  linear_backward(dx, g.q, g.bq, dq.data(), x, w.q, T, s.C, QD);
-  linear_backward(dx, g.k, g.bk, dk.data(), x, w.k, T, s.C, KD);
-  linear_backward(dx, g.v, g.bv, dv.data(), x, w.v, T, s.C, KD);
+  const GemmB xp(false, T, s.C, x, s.C);  // x converted once for the three weight gradients
+  linear_backward(dx, g.q, g.bq, dq.data(), xp, w.q, T, s.C, QD);
+  linear_backward(dx, g.k, g.bk, dk.data(), xp, w.k, T, s.C, KD);
+  linear_backward(dx, g.v, g.bv, dv.data(), xp, w.v, T, s.C, KD);
 }
 
 }  // namespace sputnik::train

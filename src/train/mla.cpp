@@ -117,7 +117,8 @@ void mla_backward(const MlaSpec& s, const MlaWeights& w, const MlaGrads& g, cons
       std::copy_n(dkr.data() + t * dr, dr, dkva.data() + t * (r + dr) + r);
     }
   });
-  linear_backward(dx, g.kv_a_proj, nullptr, dkva.data(), x, w.kv_a_proj, T, s.C, r + dr);
+  const GemmB xp(false, T, s.C, x, s.C);  // x converted once for kv_a's and q's weight gradients
+  linear_backward(dx, g.kv_a_proj, nullptr, dkva.data(), xp, w.kv_a_proj, T, s.C, r + dr);
 
   rope_backward(s.rope, dq.data(), pos, T, H, dk, dn);
   if (s.q_lora_rank > 0) {
@@ -125,9 +126,9 @@ void mla_backward(const MlaSpec& s, const MlaWeights& w, const MlaGrads& g, cons
     std::vector<float> dcqn(size_t(T * qr), 0.0f), dcq(size_t(T * qr), 0.0f);
     linear_backward(dcqn.data(), g.q_b_proj, nullptr, dq.data(), a.cqn.data(), w.q_b_proj, T, qr, QD);
     rmsnorm_backward(dcq.data(), g.q_a_norm, dcqn.data(), a.cq.data(), w.q_a_norm, a.rstd_q.data(), T, qr);
-    linear_backward(dx, g.q_a_proj, nullptr, dcq.data(), x, w.q_a_proj, T, s.C, qr);
+    linear_backward(dx, g.q_a_proj, nullptr, dcq.data(), xp, w.q_a_proj, T, s.C, qr);
   } else {
-    linear_backward(dx, g.q_proj, nullptr, dq.data(), x, w.q_proj, T, s.C, QD);
+    linear_backward(dx, g.q_proj, nullptr, dq.data(), xp, w.q_proj, T, s.C, QD);
   }
 }
 

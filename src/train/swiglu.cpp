@@ -50,8 +50,9 @@ void mlp_backward(const MlpWeights& w, const MlpGrads& g, const float* x, int64_
   std::vector<float> dh(n, 0.0f), dg(n, 0.0f), du(n, 0.0f);
   linear_backward(dh.data(), g.down, nullptr, dout, a.h.data(), w.down, T, w.F, w.C);
   swiglu_backward(dg.data(), du.data(), dh.data(), a.g.data(), a.u.data(), T * w.F);
-  linear_backward(dx, g.gate, nullptr, dg.data(), x, w.gate, T, w.C, w.F);
-  linear_backward(dx, g.up, nullptr, du.data(), x, w.up, T, w.C, w.F);
+  const GemmB xp(false, T, w.C, x, w.C);  // x converted once for both weight gradients
+  linear_backward(dx, g.gate, nullptr, dg.data(), xp, w.gate, T, w.C, w.F);
+  linear_backward(dx, g.up, nullptr, du.data(), xp, w.up, T, w.C, w.F);
 }
 
 }  // namespace sputnik::train
