@@ -1,0 +1,55 @@
+"""Issue 2, point 7: peak RSS <= weights + KV cache + 10% (mmap'd weights are not copied).
+
+Writes a random HF checkpoint with a real-sized vocabulary (bench/compare/make_hf_model.py:
+qwen2-tiny has Qwen2's 151,936 tokens, deepseek2-tiny DeepSeek-V3's 129,280), turns it into a
+Q8_0 GGUF with `sputnik quantize`, runs `sputnik bench --json` and checks its peak RSS (VmHWM)
+against weights_bytes + kv_bytes + 10% + FIXED. FIXED covers what does not scale with the model:
+the binary and its shared libraries (~14 MiB resident: libcrypto, OpenBLAS, libstdc++, ICU, ...)
+and a little scratch. At these sizes (20-50 MB of weights) a copy of the weights, or the
+vocabulary held as JSON strings (which cost ~40 MB before load_gguf left it in the file),
+breaks the bound.
+
+    /usr/bin/python3 peak_rss_test.py SPUTNIK WORK_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAKE_HF = os.path.join(HERE, "..", "..", "bench", "compare", "make_hf_model.py")
+MIB = 1 << 20
+FIXED = 24 * MIB
+
+
+def main():
+    sputnik, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    failures = []
+    for preset in ("qwen2-tiny", "deepseek2-tiny"):
+        hf = os.path.join(work, "hf-" + preset)
+        gguf = os.path.join(work, preset + "-q8_0.gguf")
+        if not os.path.exists(os.path.join(hf, "model.safetensors")):
+            subprocess.run([sys.executable, MAKE_HF, preset, hf], check=True, stdout=subprocess.DEVNULL)
+        if not os.path.exists(gguf):
+            subprocess.run([sputnik, "quantize", "-m", hf, "-o", gguf, "--type", "q8_0"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out = subprocess.run([sputnik, "bench", "-m", gguf, "-p", "64", "-n", "16", "-t", "2", "--json"],
+                             check=True, capture_output=True, text=True).stdout
+        r = json.loads(out)
+        weights, kv, peak = r["weights_bytes"], r["kv_bytes"], r["peak_rss_bytes"]
+        limit = 1.10 * (weights + kv) + FIXED
+        print(f"{preset}: peak RSS {peak / MIB:.1f} MiB, weights {weights / MIB:.1f} MiB + KV {kv / MIB:.2f} MiB"
+              f" -> {peak / (weights + kv):.3f}x; limit {limit / MIB:.1f} MiB")
+        # The decode must have touched (nearly) all weights: a VmHWM misread as 0 passes nothing.
+        if peak < 0.9 * weights:
+            failures.append(f"{preset}: peak RSS {peak} is below the weights' {weights} bytes: not measured?")
+        if peak > limit:
+            failures.append(f"{preset}: peak RSS {peak / MIB:.1f} MiB over the limit {limit / MIB:.1f} MiB")
+    for f in failures:
+        print("FAIL", f)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
