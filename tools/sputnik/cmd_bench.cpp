@@ -33,6 +33,7 @@ struct Options {
   int prompt = 512;
   int gen = 128;
   int reps = 1;
+  int ubatch = 512;
   bool json = false;
 };
 
@@ -43,6 +44,8 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("-p,--prompt-tokens", o->prompt, "prompt length for the prefill test")->check(CLI::Range(1, 1 << 20));
   app.add_option("-n,--gen-tokens", o->gen, "tokens for the decode test")->check(CLI::Range(1, 1 << 20));
   app.add_option("-r,--repetitions", o->reps, "repeat each test, report the best")->check(CLI::Range(1, 100));
+  app.add_option("-b,--ubatch", o->ubatch, "prompt tokens per forward in the prefill test (llama-bench's -ub)")
+      ->check(CLI::Range(1, 1 << 20));
   app.add_flag("--json", o->json, "print one JSON object");
   return [o] {
     using namespace sputnik;
@@ -60,7 +63,7 @@ std::function<int()> setup(CLI::App& app) {
     for (int r = 0; r < o->reps; ++r) {
       KVCache cache = model.make_cache(1, o->prompt + o->gen + 1);
       auto t0 = std::chrono::steady_clock::now();
-      prefill(model, cache, 0, prompt, o->prompt);
+      prefill(model, cache, 0, prompt, o->ubatch);
       best_prefill = std::min(best_prefill, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
       // Decode test as llama-bench's tg: one token at a time after a 1-token context.
