@@ -13,6 +13,7 @@ breaks the bound.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -29,11 +30,14 @@ def main():
     for preset in ("qwen2-tiny", "deepseek2-tiny"):
         hf = os.path.join(work, "hf-" + preset)
         gguf = os.path.join(work, preset + "-q8_0.gguf")
-        if not os.path.exists(os.path.join(hf, "model.safetensors")):
-            subprocess.run([sys.executable, MAKE_HF, preset, hf], check=True, stdout=subprocess.DEVNULL)
-        if not os.path.exists(gguf):
-            subprocess.run([sputnik, "quantize", "-m", hf, "-o", gguf, "--type", "q8_0"], check=True,
+        if not os.path.isdir(hf):
+            shutil.rmtree(hf + ".part", ignore_errors=True)
+            subprocess.run([sys.executable, MAKE_HF, preset, hf + ".part"], check=True, stdout=subprocess.DEVNULL)
+            os.replace(hf + ".part", hf)
+        if not os.path.exists(gguf):  # renamed into place, so an interrupted run leaves no half file
+            subprocess.run([sputnik, "quantize", "-m", hf, "-o", gguf + ".part", "--type", "q8_0"], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            os.replace(gguf + ".part", gguf)
         out = subprocess.run([sputnik, "bench", "-m", gguf, "-p", "64", "-n", "16", "-t", "2", "--json"],
                              check=True, capture_output=True, text=True).stdout
         r = json.loads(out)
