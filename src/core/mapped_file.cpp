@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
-#include <cstring>
 
 #include "core/error.h"
 
@@ -57,7 +57,6 @@ void MappedFile::prefetch(size_t offset, size_t length) const {
   const size_t end = std::min(size_, offset + length);
   madvise(const_cast<std::byte*>(data_) + start, end - start, MADV_WILLNEED);
 }
-
 
 std::optional<MappedFile::Residency> MappedFile::residency() const {
   if (!data_) return Residency{};
