@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/cpu.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "train/elementwise.h"
 #include "train/fast_exp.h"
 #include "train/grain.h"
 
@@ -28,9 +30,14 @@ int64_t count_valid(const int32_t* targets, int64_t T, int64_t V, int32_t ignore
 float cross_entropy_forward(float* lse, const float* logits, const int32_t* targets, int64_t T, int64_t V,
                             int32_t ignore_index) {
   const int64_t n = count_valid(targets, T, V, ignore_index);
+  const bool avx512 = active_isa() == Isa::Avx512;
   parallel_for(T, row_grain(4 * V), [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t) {
       const float* l = logits + t * V;
+      if (avx512) {
+        lse[t] = detail::logsumexp_avx512(l, V);
+        continue;
+      }
       float mx = l[0];
 #pragma omp simd reduction(max : mx)
       for (int64_t v = 0; v < V; ++v) mx = std::max(mx, l[v]);
@@ -52,14 +59,19 @@ void cross_entropy_backward(float* dlogits, const float* logits, const float* ls
   const int64_t n = count_valid(targets, T, V, ignore_index);
   if (n == 0) return;
   const float k = dloss / float(n);
+  const bool avx512 = active_isa() == Isa::Avx512;
   parallel_for(T, row_grain(4 * V), [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t) {
       if (targets[t] == ignore_index) continue;
       const float* l = logits + t * V;
       float* d = dlogits + t * V;
       const float m = lse[t];
+      if (avx512) {
+        detail::scaled_softmax_avx512(d, l, V, m, k, true);
+      } else {
 #pragma omp simd
-      for (int64_t v = 0; v < V; ++v) d[v] += k * fast_exp(l[v] - m);
+        for (int64_t v = 0; v < V; ++v) d[v] += k * fast_exp(l[v] - m);
+      }
       d[targets[t]] -= k;
     }
   });
@@ -69,6 +81,7 @@ void cross_entropy_backward_inplace(float* logits, const float* lse, const int32
                                     float dloss, int32_t ignore_index) {
   const int64_t n = count_valid(targets, T, V, ignore_index);
   const float k = n ? dloss / float(n) : 0.0f;
+  const bool avx512 = active_isa() == Isa::Avx512;
   parallel_for(T, row_grain(4 * V), [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t) {
       float* l = logits + t * V;
@@ -77,8 +90,12 @@ void cross_entropy_backward_inplace(float* logits, const float* lse, const int32
         continue;
       }
       const float m = lse[t];
+      if (avx512) {
+        detail::scaled_softmax_avx512(l, l, V, m, k, false);
+      } else {
 #pragma omp simd
-      for (int64_t v = 0; v < V; ++v) l[v] = k * fast_exp(l[v] - m);
+        for (int64_t v = 0; v < V; ++v) l[v] = k * fast_exp(l[v] - m);
+      }
       l[targets[t]] -= k;
     }
   });

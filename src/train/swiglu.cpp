@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "core/cpu.h"
 #include "core/threads.h"
+#include "train/elementwise.h"
 #include "train/fast_exp.h"
 #include "train/grain.h"
 #include "train/linear.h"
@@ -10,7 +12,9 @@
 namespace sputnik::train {
 
 void swiglu_forward(float* h, const float* gate, const float* up, int64_t n) {
+  const bool avx512 = active_isa() == Isa::Avx512;
   parallel_for(n, kMinWorkPerChunk / 16, [&](int64_t lo, int64_t hi) {
+    if (avx512) return detail::swiglu_forward_avx512(h, gate, up, lo, hi);
 #pragma omp simd
     for (int64_t i = lo; i < hi; ++i) {
       const float g = gate[i];
@@ -21,7 +25,9 @@ void swiglu_forward(float* h, const float* gate, const float* up, int64_t n) {
 
 void swiglu_backward(float* dgate, float* dup, const float* dh, const float* gate, const float* up,
                      int64_t n) {
+  const bool avx512 = active_isa() == Isa::Avx512;
   parallel_for(n, kMinWorkPerChunk / 16, [&](int64_t lo, int64_t hi) {
+    if (avx512) return detail::swiglu_backward_avx512(dgate, dup, dh, gate, up, lo, hi);
 #pragma omp simd
     for (int64_t i = lo; i < hi; ++i) {
       const float g = gate[i];
