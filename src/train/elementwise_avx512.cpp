@@ -5,7 +5,8 @@
 // different ISA flags. Results may differ from the portable loops in the last bits (FMA).
 #include <immintrin.h>
 
-#include <cmath>
+#include <math.h>
+
 #include <cstdint>
 
 #include "train/elementwise.h"
@@ -48,7 +49,9 @@ float logsumexp_avx512(const float* l, int64_t n) {
     const __mmask16 k = first(n - i);
     sum = _mm512_mask_add_ps(sum, k, sum, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, l + i), vm)));
   }
-  return m + std::log(_mm512_reduce_add_ps(sum));
+  // C's logf, not the inline std::log: an inline function compiled here with AVX-512 flags could
+  // be the copy the linker keeps for the portable callers too.
+  return m + logf(_mm512_reduce_add_ps(sum));
 }
 
 void scaled_softmax_avx512(float* out, const float* l, int64_t n, float lse, float k, bool add) {
