@@ -13,9 +13,11 @@ namespace {
 
 thread_local bool g_bf16 = false;
 
-// Packed weights of the current WeightPackScope. Entries carry the scope generation that packed
-// them; a later scope repacks (the optimizer may have changed the weight in between) and drops
-// entries that the previous scope did not use, so freed models do not pin memory for long.
+// Packed weights of the WeightPackScopes. A scope's generation is a number no other scope gets;
+// the thread that opened it packs a weight at its first use in it and reuses that packing only
+// within it (the optimizer may change the weight between scopes, and with models trained on
+// several threads, scopes overlap). Entries that no open scope can use are dropped when a scope
+// opens with none open, so freed models do not pin memory for long.
 struct WeightKey {
   const float* w;
   bool trans;
@@ -30,10 +32,12 @@ struct WeightEntry {
 };
 struct WeightCache {
   std::mutex mu;
-  int depth = 0;
-  uint64_t generation = 0;
+  int open = 0;             // scopes open on all threads (outermost ones)
+  uint64_t generation = 0;  // the latest scope's
   std::map<WeightKey, WeightEntry> entries;  // node-based: entries stay put while others are added
 };
+thread_local int t_depth = 0;              // nesting of scopes on this thread
+thread_local uint64_t t_generation = 0;    // this thread's outermost open scope
 WeightCache& cache() {
   static WeightCache c;
   return c;
@@ -47,17 +51,22 @@ BF16Scope::BF16Scope(bool on) : previous_(g_bf16) { g_bf16 = on; }
 BF16Scope::~BF16Scope() { g_bf16 = previous_; }
 
 WeightPackScope::WeightPackScope() {
+  if (t_depth++ > 0) return;
   WeightCache& c = cache();
   const std::lock_guard lock(c.mu);
-  if (c.depth++ > 0) return;
-  ++c.generation;
-  std::erase_if(c.entries, [&](const auto& e) { return e.second.generation + 1 < c.generation; });
+  if (c.open++ == 0) {
+    // No scope is open: every entry is out of date; keep only those the last scope used.
+    std::erase_if(c.entries, [&](const auto& e) { return e.second.generation < c.generation; });
+  }
+  t_generation = ++c.generation;
 }
 
 WeightPackScope::~WeightPackScope() {
+  if (--t_depth > 0) return;
   WeightCache& c = cache();
   const std::lock_guard lock(c.mu);
-  --c.depth;
+  --c.open;
+  t_generation = 0;
 }
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
@@ -94,11 +103,11 @@ void gemm_weight(bool trans_a, bool trans_w, int64_t m, int64_t n, int64_t k, fl
   const PackedB* packed = nullptr;
   {
     const std::lock_guard lock(wc.mu);
-    if (wc.depth > 0) {
+    if (t_depth > 0) {
       WeightEntry& e = wc.entries[WeightKey{w, trans_w, k, n, ldw}];
-      if (e.generation != wc.generation) {
+      if (e.generation != t_generation) {
         pack_b_bf16(trans_w, k, n, w, ldw, e.packed);
-        e.generation = wc.generation;
+        e.generation = t_generation;
       }
       packed = &e.packed;
     }

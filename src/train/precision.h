@@ -26,10 +26,12 @@ class BF16Scope {
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
-// While one is alive, parameters do not change: gemm_weight packs each weight operand to bf16 at
-// its first use and reuses that packing until the last scope ends, instead of converting the
-// weight on every product. TrainModel holds one around each forward + backward (the optimizer
-// only runs between them). Scopes nest; a new outermost scope starts from fresh packings.
+// While one is alive, parameters do not change: gemm_weight, called on the thread that opened it,
+// packs each weight operand to bf16 at its first use and reuses that packing until the scope
+// ends, instead of converting the weight on every product. TrainModel holds one around each
+// forward + backward (the optimizer only runs between them). Scopes nest per thread; each
+// outermost scope starts from fresh packings. Scopes on different threads may overlap as long
+// as they multiply different weights (different models).
 class WeightPackScope {
  public:
   WeightPackScope();

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <random>
 #include <vector>
 
@@ -113,6 +116,53 @@ TEST(TrainGemm, WeightPackingLastsOneScope) {
     EXPECT_EQ(fwd, want_fwd);
     EXPECT_EQ(bwd, want_bwd);
   }
+}
+
+TEST(TrainGemm, WeightPackingFollowsEachThreadsOwnScope) {
+  // Two models trained on two threads: a scope left open on one thread must not make the other
+  // thread reuse a packing from before its optimizer step.
+  const int64_t T = 9, C = 20, OC = 12;
+  std::mt19937 rng(6);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(size_t(T * C)), w(size_t(OC * C)), other(size_t(OC * C));
+  for (auto& v : x) v = nd(rng);
+  for (auto& v : w) v = nd(rng);
+  for (auto& v : other) v = nd(rng);
+  std::vector<float> out(size_t(T * OC)), want(size_t(T * OC)), unused, unused2;
+  const BF16Scope bf16(true);
+  std::mutex mu;
+  std::condition_variable cv;
+  int stage = 0;
+  std::thread t([&] {  // holds a scope open over the main thread's two scopes
+    const BF16Scope bf(true);
+    const WeightPackScope scope;
+    weight_products(x, other, unused, unused2, T, C, OC);
+    std::unique_lock lock(mu);
+    stage = 1;
+    cv.notify_all();
+    cv.wait(lock, [&] { return stage == 2; });
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return stage == 1; });
+  }
+  {
+    const WeightPackScope scope;
+    gemm_weight(false, true, T, OC, C, 1.0f, x.data(), C, w.data(), C, 0.0f, out.data(), OC);
+  }
+  for (auto& v : w) v = -v;  // the "optimizer step"
+  {
+    const WeightPackScope scope;
+    gemm_weight(false, true, T, OC, C, 1.0f, x.data(), C, w.data(), C, 0.0f, out.data(), OC);
+  }
+  gemm(false, true, T, OC, C, 1.0f, x.data(), C, w.data(), C, 0.0f, want.data(), OC);
+  EXPECT_EQ(out, want);
+  {
+    const std::lock_guard lock(mu);
+    stage = 2;
+  }
+  cv.notify_all();
+  t.join();
 }
 
 TEST(FastExp, WithinTwoUlpAndClamped) {
