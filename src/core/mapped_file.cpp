@@ -50,6 +50,14 @@ MappedFile::~MappedFile() {
   if (data_) munmap(const_cast<std::byte*>(data_), size_);
 }
 
+void MappedFile::release(size_t offset, size_t length) const {
+  if (!data_ || offset >= size_) return;
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  const size_t start = (offset + page - 1) / page * page;
+  const size_t end = std::min(size_, offset + length) / page * page;
+  if (start < end) madvise(const_cast<std::byte*>(data_) + start, end - start, MADV_DONTNEED);
+}
+
 void MappedFile::prefetch(size_t offset, size_t length) const {
   if (!data_ || offset >= size_) return;
   const size_t page = size_t(sysconf(_SC_PAGESIZE));

@@ -22,6 +22,10 @@ class MappedFile {
 
   // Hint that a byte range will be read soon (e.g. while loading with a progress bar).
   void prefetch(size_t offset, size_t length) const;
+  // Drops this process's pages of the whole pages inside a byte range that was read once and is
+  // done with (e.g. a GGUF header and vocabulary after loading): they leave our RSS, stay in the
+  // page cache, and are read back transparently if touched again.
+  void release(size_t offset, size_t length) const;
 
   // How this mapping is resident now, from /proc/self/smaps (Linux); nullopt where that cannot
   // be read. pmd_mapped_bytes: the part mapped with 2 MiB pages (FilePmdMapped).

@@ -10,7 +10,8 @@ namespace sputnik {
 struct Mlp {
   Linear gate, up, down;
   int64_t inner() const { return gate.out(); }
-  // out[n, hidden] = block(x[n, hidden]); `n` tokens go through each projection as one GEMM.
+  int64_t hidden() const { return down.out(); }
+  // out[n, hidden] = block(x[n, hidden]); up to 64 tokens go through each projection as one GEMM.
   void operator()(const float* x, int64_t n, float* out) const;
 };
 
