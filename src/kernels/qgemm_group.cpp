@@ -44,46 +44,69 @@ void to_group_rows(const Rows& r, GroupRows& g) {
   }
 }
 
+namespace {
+
+// One stored block b (32 values = groups 2b, 2b+1) -> its 8 pieces. The two groups are adjacent
+// lanes of the same super-group, so each piece pair is one 8-byte store.
+template <bool kQ8>
+inline void unpack_block(const uint8_t* block, int64_t b, int64_t full, int32_t* q) {
+  const int64_t G = b / 8, lane = 2 * (b % 8);
+  const int64_t base = G < full ? G * 64 : full * 64, stride = G < full ? 16 : 8;
+  for (int s = 0; s < 4; ++s) {
+    uint32_t lo, hi;
+    if constexpr (kQ8) {  // q + 128 as an unsigned byte
+      std::memcpy(&lo, block + 2 + 4 * s, 4);
+      std::memcpy(&hi, block + 18 + 4 * s, 4);
+      lo ^= 0x80808080u;
+      hi ^= 0x80808080u;
+    } else {  // nibble − 8 + 128 = nibble + 120: low nibbles are values 0..15, high 16..31
+      uint32_t v;
+      std::memcpy(&v, block + 2 + 4 * s, 4);
+      lo = (v & 0x0F0F0F0Fu) + 0x78787878u;
+      hi = ((v >> 4) & 0x0F0F0F0Fu) + 0x78787878u;
+    }
+    const uint64_t pair = uint64_t(lo) | uint64_t(hi) << 32;
+    std::memcpy(q + base + s * stride + lane, &pair, 8);
+  }
+}
+
+template <bool kQ8>
+void unpack_group_row(const uint8_t* p, int64_t k, int64_t kq, int32_t* q, float* scale, uint16_t* bits) {
+  constexpr int64_t kBytes = kQ8 ? 34 : 18;
+  const int64_t nb = k / 32, full = kq / 256, ng = kq / 16;
+  for (int64_t b = 0; b < nb; ++b) {
+    bits[b] = load_u16(p + kBytes * b);
+    unpack_block<kQ8>(p + kBytes * b, b, full, q);
+  }
+  // The row's f16 scales in one vectorized conversion (one call per block cost ~4%), then
+  // spread over the two groups of each block.
+  f16_to_f32_row(bits, scale + nb, nb);
+  for (int64_t b = 0; b < nb; ++b) scale[2 * b] = scale[2 * b + 1] = scale[nb + b];
+  for (int64_t grp = k / 16; grp < ng; ++grp) {  // padding reads as q = 0 with scale 0
+    scale[grp] = 0.0f;
+    for (int s = 0; s < 4; ++s) q[group_piece(grp, s, kq)] = int32_t(0x80808080u);
+  }
+}
+
+}  // namespace
+
 bool unpack_group_rows(const TensorView& w, int64_t row, int64_t count, GroupRows& g) {
   const bool q8 = w.dtype == DType::Q8_0;
   if (!q8 && w.dtype != DType::Q4_0) return false;
-  const int64_t k = w.cols(), kq = padded_kq(padded_k(k)), ng = kq / 16, block_bytes = q8 ? 34 : 18;
+  const int64_t k = w.cols(), kq = padded_kq(padded_k(k)), ng = kq / 16;
   g.count = count;
   g.kq = kq;
   g.has_bias = false;  // bias is then never read
   g.q.resize(size_t(count * kq / 4));
   g.scale.resize(size_t(count * ng));
   g.bias.resize(size_t(count * ng));
-  const int64_t nb = k / 32;
-  std::vector<uint16_t> scale_bits(static_cast<size_t>(nb));
-  std::vector<float> block_scale(static_cast<size_t>(nb));
+  static thread_local std::vector<uint16_t> bits;
+  bits.resize(size_t(k / 32));
   for (int64_t i = 0; i < count; ++i) {
     const auto* p = reinterpret_cast<const uint8_t*>(w.row(row + i));
-    int32_t* q = g.q.data() + i * kq / 4;
-    float* scale = g.scale.data() + i * ng;
-    // The row's f16 scales in one vectorized conversion (one call per block cost ~4%).
-    for (int64_t b = 0; b < nb; ++b) scale_bits[size_t(b)] = load_u16(p + block_bytes * b);
-    f16_to_f32_row(scale_bits.data(), block_scale.data(), nb);
-    for (int64_t grp = 0; grp < k / 16; ++grp) {
-      const uint8_t* block = p + block_bytes * (grp / 2);
-      const int half = int(grp % 2);
-      scale[grp] = block_scale[size_t(grp / 2)];
-      for (int s = 0; s < 4; ++s) {
-        uint32_t v;
-        if (q8) {  // q + 128 as an unsigned byte
-          std::memcpy(&v, block + 2 + 16 * half + 4 * s, 4);
-          v ^= 0x80808080u;
-        } else {  // nibble − 8 + 128 = nibble + 120: low nibbles are values 0..15, high 16..31
-          std::memcpy(&v, block + 2 + 4 * s, 4);
-          v = ((half ? v >> 4 : v) & 0x0F0F0F0Fu) + 0x78787878u;
-        }
-        q[group_piece(grp, s, kq)] = int32_t(v);
-      }
-    }
-    for (int64_t grp = k / 16; grp < ng; ++grp) {  // padding reads as q = 0 with scale 0
-      scale[grp] = 0.0f;
-      for (int s = 0; s < 4; ++s) q[group_piece(grp, s, kq)] = int32_t(0x80808080u);
-    }
+    // scale + nb .. scale + 2·nb holds the block scales before they are spread (nb ≤ ng / 2).
+    if (q8) unpack_group_row<true>(p, k, kq, g.q.data() + i * kq / 4, g.scale.data() + i * ng, bits.data());
+    else unpack_group_row<false>(p, k, kq, g.q.data() + i * kq / 4, g.scale.data() + i * ng, bits.data());
   }
   return true;
 }
