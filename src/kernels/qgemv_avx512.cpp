@@ -9,6 +9,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <array>
 #include <cstring>
 
 #include "kernels/qgemm.h"
@@ -115,16 +116,22 @@ void rows_blocks32(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, f
 // the high nibbles the other, so a step is two vpdpbusd into lanes that each hold one block,
 // with no shuffle into value order (about half the instructions of the two-block loop).
 // Blocks past the last whole step go through row_32's two-block loop.
+// Word indices for row_q4_0x4's permutes, fixed at compile time rather than rebuilt per row.
+// Nibbles: lane word j takes word 1 + 9·(j/8) + j%8 of the step (≥ 32 selects the second
+// source, bytes 64..71); scales: word j takes block (j%16)/4's f16 scale, word 9·block.
+constexpr auto kQ4Words = [](bool scales) {
+  std::array<int16_t, 32> w{};
+  for (int j = 0; j < 32; ++j) w[size_t(j)] = int16_t(scales ? 9 * ((j % 16) / 4) : 1 + 9 * (j / 8) + j % 8);
+  return w;
+};
+alignas(64) constexpr std::array<int16_t, 32> kQ4NibbleWords = kQ4Words(false);
+alignas(64) constexpr std::array<int16_t, 32> kQ4ScaleWords = kQ4Words(true);
+
 template <int T>
 void row_q4_0x4(const TensorView& w, int64_t r, const Acts& a, float* y, int64_t ldy) {
   const int64_t nb = w.cols() / 32, ng = a.kg;
   const uint8_t* p = reinterpret_cast<const uint8_t*>(w.row(r));
-  alignas(64) int16_t nib_words[32], scale_words[32];
-  for (int j = 0; j < 32; ++j) {
-    nib_words[j] = int16_t(1 + 9 * (j / 8) + j % 8);  // ≥ 32 selects the second source (bytes 64..71)
-    scale_words[j] = int16_t(9 * ((j % 16) / 4));
-  }
-  const __m512i nib_idx = _mm512_load_si512(nib_words), scale_idx = _mm512_load_si512(scale_words);
+  const __m512i nib_idx = _mm512_load_si512(kQ4NibbleWords.data()), scale_idx = _mm512_load_si512(kQ4ScaleWords.data());
   const __m512i low = _mm512_set1_epi8(0x0F);
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
