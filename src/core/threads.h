@@ -12,6 +12,14 @@ int num_threads();
 template <typename Fn>
 void parallel_for(int64_t n, int64_t align, Fn&& fn);
 
+// Runs fn(c) once for every chunk c in [0, n). Each thread starts on its own contiguous share
+// and walks it in order (one sequential stream, as parallel_for); a thread that finishes early
+// then takes the remaining chunks of the others. On this shared machine one core often runs
+// slower than the other for a while, and a static split leaves the fast one waiting at the
+// barrier (13% of decode time measured).
+template <typename Fn>
+void parallel_chunks(int64_t n, Fn&& fn);
+
 }  // namespace sputnik
 
 #include "core/threads_inl.h"

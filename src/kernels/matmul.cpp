@@ -49,11 +49,15 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
   const int64_t kp = qg::padded_k(k);
   const int64_t block = std::max<int64_t>(8, (256 * 1024 / (2 * kp)) / 8 * 8);
   if (isa == Isa::Avx512 && n <= qg::kMaxFusedN) {
-    bool done = true;
-    parallel_for(out, 16, [&](int64_t begin, int64_t end) {
-      if (!qg::gemv_avx512(w, begin, end, acts, y, out)) done = false;
+    // About 16 chunks per thread (whole multiples of 16 rows, the cache lines of y), handed out
+    // by parallel_chunks so that a core slowed by its neighbours does not hold the other back.
+    const int64_t step = std::max<int64_t>(16, out / (16 * std::max(1, num_threads())) / 16 * 16);
+    std::atomic<bool> done{true};
+    parallel_chunks((out + step - 1) / step, [&](int64_t c) {
+      if (!qg::gemv_avx512(w, c * step, std::min(out, (c + 1) * step), acts, y, out))
+        done.store(false, std::memory_order_relaxed);
     });
-    if (done) return;
+    if (done.load()) return;
   }
   if (isa == Isa::Avx512) {
     // Prefill: the group-major layout (qgemm_group.h).

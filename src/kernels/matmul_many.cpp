@@ -67,16 +67,14 @@ void matmul_many(const MatmulJob* jobs, size_t count) {
     for (int64_t r = 0; r < w.rows(); r += step) chunks.push_back({int32_t(i), r, std::min(w.rows(), r + step)});
   }
   auto row_kernel = isa == Isa::Avx512 ? fd::row_dot_avx512 : isa == Isa::Avx2 ? fd::row_dot_avx2 : fd::row_dot_scalar;
-  parallel_for(int64_t(chunks.size()), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t c = begin; c < end; ++c) {
-      const Chunk& ch = chunks[size_t(c)];
-      const MatmulJob& j = jobs[ch.job];
-      const TensorView& w = *j.w;
-      if (paths[size_t(ch.job)] == Path::Fused) {
-        qg::gemv_avx512(w, ch.r0, ch.r1, acts[size_t(ch.job)], j.y, w.rows());
-      } else {
-        for (int64_t o = ch.r0; o < ch.r1; ++o) row_kernel(w.dtype, w.row(o), w.cols(), j.x, j.n, j.y + o, w.rows());
-      }
+  parallel_chunks(int64_t(chunks.size()), [&](int64_t c) {
+    const Chunk& ch = chunks[size_t(c)];
+    const MatmulJob& j = jobs[ch.job];
+    const TensorView& w = *j.w;
+    if (paths[size_t(ch.job)] == Path::Fused) {
+      qg::gemv_avx512(w, ch.r0, ch.r1, acts[size_t(ch.job)], j.y, w.rows());
+    } else {
+      for (int64_t o = ch.r0; o < ch.r1; ++o) row_kernel(w.dtype, w.row(o), w.cols(), j.x, j.n, j.y + o, w.rows());
     }
   });
   for (size_t i = 0; i < count; ++i)

@@ -97,16 +97,20 @@ void add_blocks32(const uint8_t* p, int64_t b0, int64_t nb, const Acts& a, __m51
 // read as a single sequential stream; interleaving two rows (to reuse the activation loads)
 // measured 2.7× slower for Q8_0 from DRAM, the hardware prefetcher losing the short streams.
 template <class B, int T>
-void row_32(const TensorView& w, int64_t r, const Acts& a, float* y, int64_t ldy) {
+void row_32(const uint8_t* row, int64_t cols, int64_t r, const Acts& a, float* y, int64_t ldy) {
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  add_blocks32<B, T>(reinterpret_cast<const uint8_t*>(w.row(r)), 0, w.cols() / 32, a, acc);
+  add_blocks32<B, T>(row, 0, cols / 32, a, acc);
   for (int t = 0; t < T; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
 }
 
 template <class B, int T>
 void rows_blocks32(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
-  for (int64_t r = r0; r < r1; ++r) row_32<B, T>(w, r, a, y, ldy);
+  // Row size and count once per call: TensorView::row() recomputes them (1% of decode).
+  const int64_t cols = w.cols();
+  const size_t row_bytes = w.row_bytes();
+  const auto* base = reinterpret_cast<const uint8_t*>(w.data);
+  for (int64_t r = r0; r < r1; ++r) row_32<B, T>(base + size_t(r) * row_bytes, cols, r, a, y, ldy);
 }
 
 // Q4_0, four blocks (128 values, 72 bytes) per step, against Acts::q4 whose order matches the
@@ -128,9 +132,8 @@ alignas(64) constexpr std::array<int16_t, 32> kQ4NibbleWords = kQ4Words(false);
 alignas(64) constexpr std::array<int16_t, 32> kQ4ScaleWords = kQ4Words(true);
 
 template <int T>
-void row_q4_0x4(const TensorView& w, int64_t r, const Acts& a, float* y, int64_t ldy) {
-  const int64_t nb = w.cols() / 32, ng = a.kg;
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(w.row(r));
+void row_q4_0x4(const uint8_t* p, int64_t cols, int64_t r, const Acts& a, float* y, int64_t ldy) {
+  const int64_t nb = cols / 32, ng = a.kg;
   const __m512i nib_idx = _mm512_load_si512(kQ4NibbleWords.data()), scale_idx = _mm512_load_si512(kQ4ScaleWords.data());
   const __m512i low = _mm512_set1_epi8(0x0F);
   __m512 acc[T];
@@ -289,7 +292,10 @@ template <int T>
 struct Q4 {
   static void run(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
     if (a.kg > 0 && a.q4.size() >= size_t(a.n * a.kg * 128)) {
-      for (int64_t r = r0; r < r1; ++r) row_q4_0x4<T>(w, r, a, y, ldy);
+      const int64_t cols = w.cols();
+      const size_t row_bytes = w.row_bytes();
+      const auto* base = reinterpret_cast<const uint8_t*>(w.data);
+      for (int64_t r = r0; r < r1; ++r) row_q4_0x4<T>(base + size_t(r) * row_bytes, cols, r, a, y, ldy);
     } else {
       rows_blocks32<Q4Block, T>(w, r0, r1, a, y, ldy);
     }
