@@ -47,7 +47,9 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
   // Rows unpacked per block: ~256 KiB of canonical rows stays in L2 while all n activation
   // rows pass over it.
   const int64_t kp = qg::padded_k(k);
-  const int64_t block = std::max<int64_t>(8, (256 * 1024 / (2 * kp)) / 8 * 8);
+  // No larger than a thread's share, so that small outputs (k/v projections) still split.
+  const int64_t share = (out + num_threads() - 1) / num_threads();
+  const int64_t block = std::clamp<int64_t>((256 * 1024 / (2 * kp)) / 16 * 16, 16, (share + 15) / 16 * 16);
   if (isa == Isa::Avx512 && n <= qg::kMaxFusedN) {
     // About 16 chunks per thread (whole multiples of 16 rows, the cache lines of y), handed out
     // by parallel_chunks so that a core slowed by its neighbours does not hold the other back.
@@ -64,17 +66,17 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
     static thread_local qg::GroupActs gacts_storage;
     qg::GroupActs& gacts = gacts_storage;
     qg::to_group_acts(acts, gacts);
-    parallel_for(out, 16, [&](int64_t begin, int64_t end) {
+    // One chunk per block of rows, handed out by parallel_chunks: a static split left one
+    // thread waiting for the other for ~8% of a prefill on this shared machine.
+    parallel_chunks((out + block - 1) / block, [&](int64_t c) {
       static thread_local qg::Rows rows;
       static thread_local qg::GroupRows grows;
-      for (int64_t r = begin; r < end; r += block) {
-        const int64_t count = std::min(block, end - r);
-        if (!qg::unpack_group_rows(w, r, count, grows)) {
-          qg::unpack_rows(w, r, count, offset128, rows);
-          qg::to_group_rows(rows, grows);
-        }
-        qg::dot_group_avx512(grows, gacts, y + r, out);
+      const int64_t r = c * block, count = std::min(block, out - r);
+      if (!qg::unpack_group_rows(w, r, count, grows)) {
+        qg::unpack_rows(w, r, count, offset128, rows);
+        qg::to_group_rows(rows, grows);
       }
+      qg::dot_group_avx512(grows, gacts, y + r, out);
     });
     return;
   }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/cpu.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "kernels/qgemm_group.h"
@@ -71,13 +72,22 @@ inline void unpack_block(const uint8_t* block, int64_t b, int64_t full, int32_t*
 }
 
 template <bool kQ8>
-void unpack_group_row(const uint8_t* p, int64_t k, int64_t kq, int32_t* q, float* scale, uint16_t* bits) {
+void unpack_group_row(const uint8_t* p, int64_t k, int64_t kq, int32_t* q, float* scale, uint16_t* bits,
+                      bool avx512) {
   constexpr int64_t kBytes = kQ8 ? 34 : 18;
   const int64_t nb = k / 32, full = kq / 256, ng = kq / 16;
-  for (int64_t b = 0; b < nb; ++b) {
-    bits[b] = load_u16(p + kBytes * b);
-    unpack_block<kQ8>(p + kBytes * b, b, full, q);
+  for (int64_t b = 0; b < nb; ++b) bits[b] = load_u16(p + kBytes * b);
+  // Whole super-groups (and a whole trailing half) of real blocks in vectors: the 32-bit moves
+  // below were ~12% of a Q4_0 prefill.
+  int64_t b = 0;
+  if (avx512) {
+    for (; b + 8 <= nb && b / 8 < full; b += 8) unpack_supergroup_avx512(p + kBytes * b, kQ8, false, q + 64 * (b / 8));
+    if (b / 8 == full && b + 4 <= nb) {
+      unpack_supergroup_avx512(p + kBytes * b, kQ8, true, q + 64 * full);
+      b += 4;
+    }
   }
+  for (; b < nb; ++b) unpack_block<kQ8>(p + kBytes * b, b, full, q);
   // The row's f16 scales in one vectorized conversion (one call per block cost ~4%), then
   // spread over the two groups of each block.
   f16_to_f32_row(bits, scale + nb, nb);
@@ -102,11 +112,13 @@ bool unpack_group_rows(const TensorView& w, int64_t row, int64_t count, GroupRow
   g.bias.resize(size_t(count * ng));
   static thread_local std::vector<uint16_t> bits;
   bits.resize(size_t(k / 32));
+  const bool avx512 = active_isa() == Isa::Avx512;
+  const size_t row_bytes = w.row_bytes();
   for (int64_t i = 0; i < count; ++i) {
-    const auto* p = reinterpret_cast<const uint8_t*>(w.row(row + i));
+    const auto* p = reinterpret_cast<const uint8_t*>(w.data) + size_t(row + i) * row_bytes;
     // scale + nb .. scale + 2·nb holds the block scales before they are spread (nb ≤ ng / 2).
-    if (q8) unpack_group_row<true>(p, k, kq, g.q.data() + i * kq / 4, g.scale.data() + i * ng, bits.data());
-    else unpack_group_row<false>(p, k, kq, g.q.data() + i * kq / 4, g.scale.data() + i * ng, bits.data());
+    if (q8) unpack_group_row<true>(p, k, kq, g.q.data() + i * kq / 4, g.scale.data() + i * ng, bits.data(), avx512);
+    else unpack_group_row<false>(p, k, kq, g.q.data() + i * kq / 4, g.scale.data() + i * ng, bits.data(), avx512);
   }
   return true;
 }

@@ -46,6 +46,10 @@ void to_group_rows(const Rows& r, GroupRows& g);
 // prefill each expert sees few tokens, and the two-step unpack was ~13% of the time). False for
 // other dtypes.
 bool unpack_group_rows(const TensorView& w, int64_t row, int64_t count, GroupRows& g);
+// AVX-512 form of that unpack for one super-group: 8 stored blocks (or the first 4 when
+// `half`, a trailing 128-value half super-group) -> its 4 vectors of 16 (8) pieces at q,
+// vector s at q + 16·s (q + 8·s). Only on CPUs with AVX-512 (BW, F).
+void unpack_supergroup_avx512(const uint8_t* blocks, bool q8, bool half, int32_t* q);
 void to_group_acts(const Acts& a, GroupActs& g);
 
 void dot_group_avx512(const GroupRows& r, const GroupActs& a, float* y, int64_t ldy);

@@ -142,4 +142,59 @@ void dot_group_avx512(const GroupRows& r, const GroupActs& a, float* y, int64_t 
   }
 }
 
+namespace {
+
+// Piece indices: lane l of vector s takes dword `index(l, s)` of a two-register source; the
+// same pattern serves lanes 0..7 (blocks 0..3) and 8..15 (blocks 4..7).
+template <bool kQ8>
+__m512i piece_index(int s) {
+  alignas(64) int32_t idx[16];
+  for (int l = 0; l < 16; ++l) {
+    const int b = (l % 8) / 2, upper = l % 2;
+    // Q8_0: block b's 8 dwords at 8b of [Z0, Z1]; its upper group is dwords 4..7.
+    // Q4_0: block b's 4 dwords at 4b; its upper group (high nibbles) is the second source.
+    idx[l] = kQ8 ? 8 * b + 4 * upper + s : 16 * upper + 4 * b + s;
+  }
+  return _mm512_load_si512(idx);
+}
+
+template <bool kQ8>
+void unpack_supergroup(const uint8_t* p, bool half, int32_t* q) {
+  __m512i src[4];  // two source pairs: blocks 0..3 and 4..7
+  if constexpr (kQ8) {
+    const auto y = [&](int b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 34 * b + 2)); };
+    const __m512i flip = _mm512_set1_epi8(char(0x80));  // q + 128 as an unsigned byte
+    for (int i = 0; i < (half ? 2 : 4); ++i)
+      src[i] = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(y(2 * i)), y(2 * i + 1), 1), flip);
+  } else {
+    const auto x = [&](int b) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 18 * b + 2)); };
+    const __m512i low = _mm512_set1_epi8(0x0F), off = _mm512_set1_epi8(0x78);  // nibble − 8 + 128
+    for (int i = 0; i < (half ? 1 : 2); ++i) {
+      __m512i v = _mm512_castsi128_si512(x(4 * i));
+      v = _mm512_inserti32x4(v, x(4 * i + 1), 1);
+      v = _mm512_inserti32x4(v, x(4 * i + 2), 2);
+      v = _mm512_inserti32x4(v, x(4 * i + 3), 3);
+      src[2 * i] = _mm512_add_epi8(_mm512_and_si512(v, low), off);
+      src[2 * i + 1] = _mm512_add_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), off);
+    }
+  }
+  for (int s = 0; s < 4; ++s) {
+    const __m512i idx = piece_index<kQ8>(s);
+    const __m512i a = _mm512_permutex2var_epi32(src[0], idx, src[1]);
+    if (half) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 8 * s), _mm512_castsi512_si256(a));
+    } else {
+      const __m512i b = _mm512_permutex2var_epi32(src[2], idx, src[3]);
+      _mm512_storeu_si512(q + 16 * s, _mm512_mask_blend_epi32(0xFF00, a, b));
+    }
+  }
+}
+
+}  // namespace
+
+void unpack_supergroup_avx512(const uint8_t* blocks, bool q8, bool half, int32_t* q) {
+  if (q8) unpack_supergroup<true>(blocks, half, q);
+  else unpack_supergroup<false>(blocks, half, q);
+}
+
 }  // namespace sputnik::qg
