@@ -13,7 +13,9 @@ void attend_causal(const float* q, int64_t ldq, int64_t m, int64_t first_pos, in
                    float scale, float* out, int64_t ldo) {
   // Chunks bound the score buffer for long prompts (chunk x context floats).
   constexpr int64_t kChunk = 64;
-  std::vector<float> scores;
+  // Reused per thread: 64 × 512 floats is exactly glibc's initial mmap threshold, so a fresh
+  // vector per call was an mmap, page faults and munmap every time.
+  static thread_local std::vector<float> scores;
   for (int64_t i0 = 0; i0 < m; i0 += kChunk) {
     const int64_t rows = std::min(kChunk, m - i0), keys = first_pos + i0 + rows;
     scores.resize(size_t(rows * keys));

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/scratch.h"
 #include "core/threads.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
@@ -122,86 +123,90 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
   const int64_t qh = nope + rope, q_dim = nh * qh, width = lora + rope;
   const float eps = float(c.rms_norm_eps);
 
-  std::vector<float> q(size_t(n * q_dim));
+  // All working buffers from this thread's scratch arena (core/scratch.h).
+  const int64_t per_pass = n <= 4 ? nh : 1;  // heads per W_UK^T / W_UV pass (see below)
+  ScratchLease scratch(size_t(n * (q_dim + width + (q_lora_ ? c.q_lora_rank : 0) + nh * width + nh * lora + nh * vd) +
+                              per_pass * n * (std::max(nope, lora) + std::max(lora, vd))));
+  float* q = scratch.take(size_t(n * q_dim));
   if (q_lora_) {
-    std::vector<float> qa(size_t(n * c.q_lora_rank));
-    q_a_(h, n, qa.data());
-    rms_norm(qa.data(), q_a_norm_.data(), n, c.q_lora_rank, eps, qa.data());
-    q_b_(qa.data(), n, q.data());
+    float* q_low = scratch.take(size_t(n * c.q_lora_rank));
+    q_a_(h, n, q_low);
+    rms_norm(q_low, q_a_norm_.data(), n, c.q_lora_rank, eps, q_low);
+    q_b_(q_low, n, q);
   } else {
-    q_(h, n, q.data());
+    q_(h, n, q);
   }
-  std::vector<float> kv(size_t(n * width));
-  kv_a_(h, n, kv.data());
+  float* kv = scratch.take(size_t(n * width));
+  kv_a_(h, n, kv);
   for (int64_t t = 0; t < n; ++t) {
     const int64_t pos = batch.positions[size_t(t)];
     float* row = cache.row(layer, batch.slots[size_t(t)], pos);
-    rms_norm(kv.data() + t * width, kv_a_norm_.data(), 1, lora, eps, row);
-    std::copy_n(kv.data() + t * width + lora, rope, row + lora);
+    rms_norm(kv + t * width, kv_a_norm_.data(), 1, lora, eps, row);
+    std::copy_n(kv + t * width + lora, rope, row + lora);
     rope_.apply(row + lora, 1, rope, pos);
-    rope_.apply(q.data() + t * q_dim + nope, nh, qh, pos);
+    rope_.apply(q + t * q_dim + nope, nh, qh, pos);
   }
 
   // Absorbed queries [n, heads, lora + rope]: per head, one GEMM of all tokens through W_UK^T.
   // For a few tokens (decode) all heads' products share one parallel region (matmul_many); a
   // prompt goes head by head, which bounds the buffers.
-  const int64_t per_pass = n <= 4 ? nh : 1;
-  std::vector<float> qa(size_t(n * nh * width)), head_in(size_t(per_pass * n * std::max(nope, lora))),
-      head_out(size_t(per_pass * n * std::max(lora, vd)));
+  float* qa = scratch.take(size_t(n * nh * width));
+  float* head_in = scratch.take(size_t(per_pass * n * std::max(nope, lora)));
+  float* head_out = scratch.take(size_t(per_pass * n * std::max(lora, vd)));
   std::vector<MatmulJob> jobs;
   for (int64_t h0 = 0; h0 < nh; h0 += per_pass) {
     jobs.clear();
     for (int64_t i = 0; i < per_pass; ++i) {
-      float* in = head_in.data() + i * n * nope;
-      for (int64_t t = 0; t < n; ++t) std::copy_n(q.data() + t * q_dim + (h0 + i) * qh, nope, in + t * nope);
-      jobs.push_back({&k_b_[size_t(h0 + i)], in, n, head_out.data() + i * n * lora});
+      float* in = head_in + i * n * nope;
+      for (int64_t t = 0; t < n; ++t) std::copy_n(q + t * q_dim + (h0 + i) * qh, nope, in + t * nope);
+      jobs.push_back({&k_b_[size_t(h0 + i)], in, n, head_out + i * n * lora});
     }
     matmul_many(jobs.data(), jobs.size());
     for (int64_t i = 0; i < per_pass; ++i) {
-      const float* res = head_out.data() + i * n * lora;
+      const float* res = head_out + i * n * lora;
       for (int64_t t = 0; t < n; ++t) {
-        float* dst = qa.data() + (t * nh + h0 + i) * width;
+        float* dst = qa + (t * nh + h0 + i) * width;
         std::copy_n(res + t * lora, lora, dst);
-        std::copy_n(q.data() + t * q_dim + (h0 + i) * qh + nope, rope, dst + lora);
+        std::copy_n(q + t * q_dim + (h0 + i) * qh + nope, rope, dst + lora);
       }
     }
   }
 
   // Attention in latent space, one unit per (sequence, head); values are the latents themselves.
-  std::vector<float> lat(size_t(n * nh * lora));
+  float* lat = scratch.take(size_t(n * nh * lora));
   const auto runs = batch.slot_runs();
   parallel_for(int64_t(runs.size()) * nh, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> qbuf, obuf;
+    static thread_local std::vector<float> qbuf, obuf;
     for (int64_t u = begin; u < end; ++u) {
       const Batch::SlotRun& run = runs[size_t(u / nh)];
       const int64_t head = u % nh, m = int64_t(run.tokens.size());
       qbuf.resize(size_t(m * width));
       obuf.resize(size_t(m * lora));
       for (int64_t i = 0; i < m; ++i)
-        std::copy_n(qa.data() + (run.tokens[size_t(i)] * nh + head) * width, width, qbuf.data() + i * width);
+        std::copy_n(qa + (run.tokens[size_t(i)] * nh + head) * width, width, qbuf.data() + i * width);
       const float* base = cache.row(layer, run.slot, 0);
       attend_causal(qbuf.data(), width, m, batch.positions[size_t(run.tokens[0])], width, base, width, base,
                     width, lora, scale_, obuf.data(), lora);
       for (int64_t i = 0; i < m; ++i)
-        std::copy_n(obuf.data() + i * lora, lora, lat.data() + (run.tokens[size_t(i)] * nh + head) * lora);
+        std::copy_n(obuf.data() + i * lora, lora, lat + (run.tokens[size_t(i)] * nh + head) * lora);
     }
   });
 
   // Back to value space per head (W_UV), grouped as above, then the output projection.
-  std::vector<float> attn(size_t(n * nh * vd));
+  float* attn = scratch.take(size_t(n * nh * vd));
   for (int64_t h0 = 0; h0 < nh; h0 += per_pass) {
     jobs.clear();
     for (int64_t i = 0; i < per_pass; ++i) {
-      float* in = head_in.data() + i * n * lora;
-      for (int64_t t = 0; t < n; ++t) std::copy_n(lat.data() + (t * nh + h0 + i) * lora, lora, in + t * lora);
-      jobs.push_back({&v_b_[size_t(h0 + i)], in, n, head_out.data() + i * n * vd});
+      float* in = head_in + i * n * lora;
+      for (int64_t t = 0; t < n; ++t) std::copy_n(lat + (t * nh + h0 + i) * lora, lora, in + t * lora);
+      jobs.push_back({&v_b_[size_t(h0 + i)], in, n, head_out + i * n * vd});
     }
     matmul_many(jobs.data(), jobs.size());
     for (int64_t i = 0; i < per_pass; ++i)
       for (int64_t t = 0; t < n; ++t)
-        std::copy_n(head_out.data() + (i * n + t) * vd, vd, attn.data() + (t * nh + h0 + i) * vd);
+        std::copy_n(head_out + (i * n + t) * vd, vd, attn + (t * nh + h0 + i) * vd);
   }
-  o_(attn.data(), n, out);
+  o_(attn, n, out);
 }
 
 }  // namespace sputnik

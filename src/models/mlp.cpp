@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/scratch.h"
 #include "kernels/activation.h"
 #include "kernels/matmul.h"
 
@@ -16,25 +17,20 @@ void Mlp::operator()(const float* x, int64_t n, float* out) const {
   // on the 0.5B Q4_0 shape for ~3% of prefill speed).
   constexpr int64_t kRows = 64;
   const int64_t f = inner();
-  // Reused across calls: fresh multi-MiB vectors per layer of a prefill cost page faults.
-  static thread_local std::vector<float> g_storage, u_storage;
-  std::vector<float>& g = g_storage;
-  std::vector<float>& u = u_storage;
   const int64_t rows = std::min(n, kRows);
-  if (g.size() < size_t(rows * f)) {
-    g.resize(size_t(rows * f));
-    u.resize(size_t(rows * f));
-  }
+  ScratchLease scratch(size_t(2 * rows * f));
+  float* g = scratch.take(size_t(rows * f));
+  float* u = scratch.take(size_t(rows * f));
   for (int64_t t0 = 0; t0 < n; t0 += kRows) {
     const int64_t m = std::min(kRows, n - t0);
     const float* xs = x + t0 * hidden();
     // Gate and up share their input: one parallel region for both at decode.
-    const MatmulJob jobs[2] = {{&gate.w, xs, m, g.data()}, {&up.w, xs, m, u.data()}};
+    const MatmulJob jobs[2] = {{&gate.w, xs, m, g}, {&up.w, xs, m, u}};
     matmul_many(jobs, 2);
-    add_bias(gate, m, g.data());
-    add_bias(up, m, u.data());
-    swiglu(g.data(), u.data(), m * f, g.data());
-    down(g.data(), m, out + t0 * hidden());
+    add_bias(gate, m, g);
+    add_bias(up, m, u);
+    swiglu(g, u, m * f, g);
+    down(g, m, out + t0 * hidden());
   }
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/scratch.h"
 #include "core/threads.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
@@ -59,43 +60,48 @@ class Qwen2 final : public Transformer {
     const Layer& L = layers_[size_t(layer)];
     const int64_t n = batch.size(), hd = c.head_dim, nh = c.num_attention_heads,
                   nkv = c.num_key_value_heads, q_dim = nh * hd, kv_dim = nkv * hd;
-    std::vector<float> q(size_t(n * q_dim)), k(size_t(n * kv_dim)), v(size_t(n * kv_dim));
+    ScratchLease scratch(size_t(n * (q_dim + 2 * kv_dim)));
+    float* q = scratch.take(size_t(n * q_dim));
+    float* k = scratch.take(size_t(n * kv_dim));
+    float* v = scratch.take(size_t(n * kv_dim));
     // q, k and v share their input: one parallel region for the three at decode.
-    const MatmulJob qkv[3] = {{&L.q.w, h, n, q.data()}, {&L.k.w, h, n, k.data()}, {&L.v.w, h, n, v.data()}};
+    const MatmulJob qkv[3] = {{&L.q.w, h, n, q}, {&L.k.w, h, n, k}, {&L.v.w, h, n, v}};
     matmul_many(qkv, 3);
-    add_bias(L.q, n, q.data());
-    add_bias(L.k, n, k.data());
-    add_bias(L.v, n, v.data());
+    add_bias(L.q, n, q);
+    add_bias(L.k, n, k);
+    add_bias(L.v, n, v);
     for (int64_t t = 0; t < n; ++t) {
       const int64_t pos = batch.positions[size_t(t)];
-      rope_.apply(q.data() + t * q_dim, nh, hd, pos);
-      rope_.apply(k.data() + t * kv_dim, nkv, hd, pos);
+      rope_.apply(q + t * q_dim, nh, hd, pos);
+      rope_.apply(k + t * kv_dim, nkv, hd, pos);
       float* row = cache.row(layer, batch.slots[size_t(t)], pos);
-      std::copy_n(k.data() + t * kv_dim, kv_dim, row);
-      std::copy_n(v.data() + t * kv_dim, kv_dim, row + kv_dim);
+      std::copy_n(k + t * kv_dim, kv_dim, row);
+      std::copy_n(v + t * kv_dim, kv_dim, row + kv_dim);
     }
     // One unit of work per (sequence, head): its queries against its slot's cached keys.
-    std::vector<float> attn(size_t(n * q_dim));
+    // Each head's output goes where its queries were: a unit reads its (tokens, head) slice of q
+    // before it writes the same slice, and no two units share one.
+    float* attn = q;
     const int64_t group = nh / nkv, width = cache.width();
     const float scale = 1.0f / std::sqrt(float(hd));
     const auto runs = batch.slot_runs();
     parallel_for(int64_t(runs.size()) * nh, 1, [&](int64_t begin, int64_t end) {
-      std::vector<float> qbuf, obuf;
+      static thread_local std::vector<float> qbuf, obuf;
       for (int64_t u = begin; u < end; ++u) {
         const Batch::SlotRun& run = runs[size_t(u / nh)];
         const int64_t head = u % nh, kvh = head / group, m = int64_t(run.tokens.size());
         qbuf.resize(size_t(m * hd));
         obuf.resize(size_t(m * hd));
         for (int64_t i = 0; i < m; ++i)
-          std::copy_n(q.data() + run.tokens[size_t(i)] * q_dim + head * hd, hd, qbuf.data() + i * hd);
+          std::copy_n(q + run.tokens[size_t(i)] * q_dim + head * hd, hd, qbuf.data() + i * hd);
         const float* base = cache.row(layer, run.slot, 0);
         attend_causal(qbuf.data(), hd, m, batch.positions[size_t(run.tokens[0])], hd, base + kvh * hd, width,
                       base + kv_dim + kvh * hd, width, hd, scale, obuf.data(), hd);
         for (int64_t i = 0; i < m; ++i)
-          std::copy_n(obuf.data() + i * hd, hd, attn.data() + run.tokens[size_t(i)] * q_dim + head * hd);
+          std::copy_n(obuf.data() + i * hd, hd, attn + run.tokens[size_t(i)] * q_dim + head * hd);
       }
     });
-    L.o(attn.data(), n, out);
+    L.o(attn, n, out);
   }
 
   void feed_forward(int64_t layer, const float* h, int64_t n, float* out) const override {
