@@ -56,3 +56,16 @@ struct MatmulJob {
 void matmul_many(const MatmulJob* jobs, size_t count);
 
 }  // namespace sputnik
+
+namespace sputnik {
+
+// h[n, out] = silu(x·gateᵀ) ⊙ (x·upᵀ), gate and up of the same shape (a SwiGLU MLP's first
+// half, without biases). On the AVX-512 integer prefill path the activations are quantized once
+// for both, and each block of rows of gate and up is unpacked once and multiplied by all n rows,
+// its products combined into h at once: there is no n × out intermediate, so a caller can take
+// more tokens per call for the same memory (and unpack the weights fewer times). Elsewhere it
+// is the two products (one matmul_many) and swiglu(). Either way h equals that composition bit
+// for bit.
+void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x, int64_t n, float* h);
+
+}  // namespace sputnik

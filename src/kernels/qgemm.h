@@ -33,7 +33,10 @@ struct Acts {
   int64_t kb = 0;
   std::vector<float> block_scale;      // [n][kb]  xscale
   std::vector<float> block_sum;        // [n][kb]  xscale·Σ q
-  std::vector<int32_t> neg_sum_lanes;  // [n][kp/4] −Σ q of each 16 values, in their first lane
+  std::vector<int32_t> group_neg;      // [n][kp/16] −Σ q of each 16 values
+  // Per lane of 4 values, filled only for n ≤ kMaxFusedN or below AVX-512 (empty otherwise):
+  // lane_scale above, and −Σ q of each 16 values in its first lane.
+  std::vector<int32_t> neg_sum_lanes;  // [n][kp/4]
   // Q4_0 decode layout (n ≤ kMaxFusedN only), per group of 128 values = 4 blocks: the low 16
   // values of each block, then the high 16, matching the nibble order of the stored bytes; per
   // group 16 lanes of the block's scale and −Σq of each block in its first lane. kg = k / 128.

@@ -136,9 +136,9 @@ void to_group_acts(const Acts& a, GroupActs& g) {
       transpose_row(a.q.data() + t * kp, kp, kq, g.q.data() + t * kq / 4);
       for (int64_t grp = 0; grp < ng; ++grp) {
         const bool in = grp < kp / 16;
-        g.scale[size_t(t * ng + grp)] = in ? a.lane_scale[size_t(t * kp / 4 + 4 * grp)] : 0.0f;
+        g.scale[size_t(t * ng + grp)] = in ? a.block_scale[size_t(t * a.kb + grp / 2)] : 0.0f;
         g.gsum[size_t(t * ng + grp)] = in ? a.group_sum[size_t(t * a.ng + grp)] : 0.0f;
-        g.neg[size_t(t * ng + grp)] = in ? a.neg_sum_lanes[size_t(t * kp / 4 + 4 * grp)] : 0;
+        g.neg[size_t(t * ng + grp)] = in ? a.group_neg[size_t(t * kp / 16 + grp)] : 0;
       }
     }
   });

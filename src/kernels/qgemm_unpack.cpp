@@ -144,34 +144,52 @@ void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
   a.ng = ng;
   a.kb = kb;
   a.q.resize(size_t(n * kp));
-  a.lane_scale.resize(size_t(n * kp / 4));
   a.group_sum.resize(size_t(n * ng));
   a.block_scale.resize(size_t(n * kb));
   a.block_sum.resize(size_t(n * kb));
-  a.neg_sum_lanes.resize(size_t(n * kp / 4));
+  a.group_neg.resize(size_t(n * kp / 16));
+  // The per-lane forms (4 values each) serve the decode kernels and the AVX2/scalar GEMM; the
+  // AVX-512 prefill GEMM reads per-group values (to_group_acts), and skipping the lanes there
+  // saves 8 bytes per activation value of working memory (1.2 MiB for 128 tokens of a 4864-wide
+  // down projection: issue 2, point 7).
+  const bool lanes = n <= kMaxFusedN || active_isa() != Isa::Avx512;
+  if (lanes) {
+    a.lane_scale.resize(size_t(n * kp / 4));
+    a.neg_sum_lanes.resize(size_t(n * kp / 4));
+  } else {
+    a.lane_scale.clear();
+    a.neg_sum_lanes.clear();
+  }
   auto row_kernel = active_isa() == Isa::Avx512 ? quantize_act_row_avx512 : quantize_act_row_scalar;
   parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
     std::vector<int32_t> sums(size_t(kb * 2));
     for (int64_t t = t0; t < t1; ++t) {
       int8_t* q = a.q.data() + t * kp;
       float* d = a.block_scale.data() + t * kb;
-      float* lanes = a.lane_scale.data() + t * kp / 4;
       float* gs = a.group_sum.data() + t * ng;
       float* bsum = a.block_sum.data() + t * kb;
-      int32_t* neg = a.neg_sum_lanes.data() + t * kp / 4;
+      int32_t* gneg = a.group_neg.data() + t * kp / 16;
       row_kernel(x + t * k, k, q, d, sums.data());
       std::fill(q + k, q + kp, int8_t(0));
       std::fill(d + k / 32, d + kb, 0.0f);
       std::fill(gs, gs + ng, 0.0f);
-      std::fill(neg, neg + kp / 4, 0);
       for (int64_t b = 0; b < kb; ++b) {
         const int32_t s0 = b < k / 32 ? sums[size_t(2 * b)] : 0, s1 = b < k / 32 ? sums[size_t(2 * b + 1)] : 0;
-        for (int l = 0; l < 8; ++l) lanes[8 * b + l] = d[b];
         gs[2 * b] = d[b] * float(s0);
         gs[2 * b + 1] = d[b] * float(s1);
         bsum[b] = d[b] * float(s0 + s1);
-        neg[8 * b] = -s0;
-        neg[8 * b + 4] = -s1;
+        gneg[2 * b] = -s0;
+        gneg[2 * b + 1] = -s1;
+      }
+      if (lanes) {
+        float* lane = a.lane_scale.data() + t * kp / 4;
+        int32_t* neg = a.neg_sum_lanes.data() + t * kp / 4;
+        std::fill(neg, neg + kp / 4, 0);
+        for (int64_t b = 0; b < kb; ++b) {
+          for (int l = 0; l < 8; ++l) lane[8 * b + l] = d[b];
+          neg[8 * b] = gneg[2 * b];
+          neg[8 * b + 4] = gneg[2 * b + 1];
+        }
       }
     }
   });

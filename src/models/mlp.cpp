@@ -10,26 +10,31 @@
 namespace sputnik {
 
 void Mlp::operator()(const float* x, int64_t n, float* out) const {
-  // A long prompt goes through in slices of kRows tokens: the gate/up intermediates (2·ffn
-  // floats per token, 20 MB for 512 tokens of Qwen2.5-0.5B) are the largest working memory of a
-  // prefill, and peak RSS should stay within 10% of the weights (issue 2, point 7). Each slice is
-  // still a GEMM large enough for the integer kernel's tiles (64 rows: −3 MiB of peak RSS against 128
-  // on the 0.5B Q4_0 shape for ~3% of prefill speed).
-  constexpr int64_t kRows = 64;
+  // A long prompt goes through in slices: the MLP's intermediates are the largest working memory
+  // of a prefill, and peak RSS should stay within 10% of the weights (issue 2, point 7). Without
+  // biases, gate and up go through matmul_swiglu, which needs only the SwiGLU output h (ffn
+  // floats per token; 2.5 MB for 128 tokens of Qwen2.5-0.5B): 128 tokens per slice in the memory
+  // that 64 took with separate gate and up outputs, and the weights unpacked half as often.
+  const bool fused = gate.bias.empty() && up.bias.empty();
+  const int64_t slice = fused ? 128 : 64;
   const int64_t f = inner();
-  const int64_t rows = std::min(n, kRows);
-  ScratchLease scratch(size_t(2 * rows * f));
+  const int64_t rows = std::min(n, slice);
+  ScratchLease scratch(size_t((fused ? 1 : 2) * rows * f));
   float* g = scratch.take(size_t(rows * f));
-  float* u = scratch.take(size_t(rows * f));
-  for (int64_t t0 = 0; t0 < n; t0 += kRows) {
-    const int64_t m = std::min(kRows, n - t0);
+  float* u = fused ? nullptr : scratch.take(size_t(rows * f));
+  for (int64_t t0 = 0; t0 < n; t0 += slice) {
+    const int64_t m = std::min(slice, n - t0);
     const float* xs = x + t0 * hidden();
-    // Gate and up share their input: one parallel region for both at decode.
-    const MatmulJob jobs[2] = {{&gate.w, xs, m, g}, {&up.w, xs, m, u}};
-    matmul_many(jobs, 2);
-    add_bias(gate, m, g);
-    add_bias(up, m, u);
-    swiglu(g, u, m * f, g);
+    if (fused) {
+      matmul_swiglu(gate.w, up.w, xs, m, g);
+    } else {
+      // Gate and up share their input: one parallel region for both at decode.
+      const MatmulJob jobs[2] = {{&gate.w, xs, m, g}, {&up.w, xs, m, u}};
+      matmul_many(jobs, 2);
+      add_bias(gate, m, g);
+      add_bias(up, m, u);
+      swiglu(g, u, m * f, g);
+    }
     down(g, m, out + t0 * hidden());
   }
 }

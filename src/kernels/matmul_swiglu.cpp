@@ -1,0 +1,71 @@
+// matmul_swiglu(): gate and up products of a SwiGLU MLP fused block by block (see matmul.h).
+#include <algorithm>
+#include <vector>
+
+#include "core/cpu.h"
+#include "core/error.h"
+#include "core/threads.h"
+#include "kernels/activation.h"
+#include "kernels/matmul.h"
+#include "kernels/qgemm.h"
+#include "kernels/qgemm_group.h"
+
+namespace sputnik {
+namespace {
+
+bool fused_path(const TensorView& gate, const TensorView& up, int64_t n) {
+  return active_isa() == Isa::Avx512 && !matmul_exact() && n > qg::kMaxFusedN && qg::can_unpack(gate.dtype) &&
+         qg::can_unpack(up.dtype) && gate.cols() % 32 == 0 && gate.data != nullptr && up.data != nullptr &&
+         gate.nbytes >= dtype_bytes(gate.dtype, gate.numel()) && up.nbytes >= dtype_bytes(up.dtype, up.numel());
+}
+
+// Rows [r, r + count) of w times all activation rows into y (ldy = count).
+void block_product(const TensorView& w, int64_t r, int64_t count, const qg::GroupActs& acts, float* y) {
+  static thread_local qg::Rows rows;
+  static thread_local qg::GroupRows grows;
+  if (!qg::unpack_group_rows(w, r, count, grows)) {
+    qg::unpack_rows(w, r, count, /*offset128=*/true, rows);
+    qg::to_group_rows(rows, grows);
+  }
+  qg::dot_group_avx512(grows, acts, y, count);
+}
+
+}  // namespace
+
+void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x, int64_t n, float* h) {
+  if (gate.shape.size() < 2 || up.shape.size() < 2 || gate.rows() != up.rows() || gate.cols() != up.cols())
+    fail("matmul_swiglu: gate '{}' {} and up '{}' {} differ in shape", gate.name, gate.shape_string(), up.name,
+         up.shape_string());
+  const int64_t out = gate.rows(), k = gate.cols();
+  if (n <= 0 || out == 0) return;
+  if (k == 0 || !fused_path(gate, up, n)) {
+    // Both products in one parallel region at decode (matmul_many), as the MLP did before.
+    std::vector<float> u(size_t(n * out));
+    const MatmulJob jobs[2] = {{&gate, x, n, h}, {&up, x, n, u.data()}};
+    matmul_many(jobs, 2);
+    swiglu(h, u.data(), n * out, h);
+    return;
+  }
+  // Reused across calls; workers see the caller's copy through these references.
+  static thread_local qg::Acts acts_storage;
+  static thread_local qg::GroupActs gacts_storage;
+  qg::Acts& acts = acts_storage;
+  qg::GroupActs& gacts = gacts_storage;
+  qg::quantize_acts(x, n, k, acts);
+  qg::to_group_acts(acts, gacts);
+  // Blocks as matmul()'s prefill path: ~256 KiB of unpacked rows, no more than a thread's share.
+  const int64_t kp = qg::padded_k(k), share = (out + num_threads() - 1) / num_threads();
+  const int64_t block = std::clamp<int64_t>((256 * 1024 / (2 * kp)) / 16 * 16, 16, (share + 15) / 16 * 16);
+  parallel_chunks((out + block - 1) / block, [&](int64_t c) {
+    static thread_local std::vector<float> g_block, u_block;
+    const int64_t r = c * block, count = std::min(block, out - r);
+    g_block.resize(size_t(n * count));
+    u_block.resize(size_t(n * count));
+    block_product(gate, r, count, gacts, g_block.data());
+    block_product(up, r, count, gacts, u_block.data());
+    for (int64_t t = 0; t < n; ++t)
+      swiglu(g_block.data() + t * count, u_block.data() + t * count, count, h + t * out + r);
+  });
+}
+
+}  // namespace sputnik
