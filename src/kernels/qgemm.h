@@ -39,11 +39,11 @@ struct Acts {
   std::vector<int32_t> neg_sum_lanes;  // [n][kp/4]
   // Q4_0 decode layout (n ≤ kMaxFusedN only), per group of 128 values = 4 blocks: the low 16
   // values of each block, then the high 16, matching the nibble order of the stored bytes; per
-  // group 16 lanes of the block's scale and −Σq of each block in its first lane. kg = k / 128.
+  // group 16 lanes of the block's scale and −8·Σq of each block in its first lane. kg = k / 128.
   int64_t kg = 0;
   std::vector<int8_t> q4;        // [n][kg·128]
   std::vector<float> q4_scale;   // [n][kg·16]
-  std::vector<int32_t> q4_neg;   // [n][kg·16]
+  std::vector<int32_t> q4_neg;   // [n][kg·16] −8·Σq of each block in its first lane (the q − 8 offset)
 };
 void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a);
 // One row of k values (k % 32 == 0): q, the scale d of each 32 and the Σq of each 16.

@@ -209,7 +209,7 @@ void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
         std::memcpy(dst + 64 + 16 * b, src + 32 * b + 16, 16);
         for (int l = 0; l < 4; ++l) {
           scale[4 * b + l] = a.block_scale[size_t(t * kb + 4 * g + b)];
-          neg[4 * b + l] = l == 0 ? neg16[8 * b] + neg16[8 * b + 4] : 0;
+          neg[4 * b + l] = l == 0 ? 8 * (neg16[8 * b] + neg16[8 * b + 4]) : 0;  // q − 8: lanes start at −8·Σq
         }
       }
     }

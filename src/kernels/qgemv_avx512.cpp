@@ -151,7 +151,7 @@ void row_q4_0x4(const uint8_t* p, int64_t cols, int64_t r, const Acts& a, float*
     const __m512i lo = _mm512_and_si512(nib, low), hi = _mm512_and_si512(_mm512_srli_epi16(nib, 4), low);
     for (int t = 0; t < T; ++t) {
       const int8_t* xq = a.q4.data() + (t * ng + g) * 128;
-      const __m512i init = _mm512_slli_epi32(_mm512_loadu_si512(a.q4_neg.data() + (t * ng + g) * 16), 3);
+      const __m512i init = _mm512_loadu_si512(a.q4_neg.data() + (t * ng + g) * 16);
       __m512i dot = _mm512_dpbusd_epi32(init, lo, _mm512_loadu_si512(xq));
       dot = _mm512_dpbusd_epi32(dot, hi, _mm512_loadu_si512(xq + 64));
       const __m512 xs = _mm512_loadu_ps(a.q4_scale.data() + (t * ng + g) * 16);

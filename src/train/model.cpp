@@ -47,16 +47,26 @@ YarnParams yarn_params(const YarnConfig& y) {
 }
 
 GqaSpec gqa_spec(const ModelConfig& c) {
-  GqaSpec s{.C = c.hidden_size, .Hq = c.num_attention_heads, .Hkv = c.num_key_value_heads, .D = c.head_dim};
+  GqaSpec s;
+  s.C = c.hidden_size;
+  s.Hq = c.num_attention_heads;
+  s.Hkv = c.num_key_value_heads;
+  s.D = c.head_dim;
   const float scale = c.yarn.enabled ? float(qwen2_attention_factor(c.yarn)) : 1.0f;
   s.rope = make_rope_table(c.head_dim, false, c.rope_theta, yarn_params(c.yarn), scale);
   return s;
 }
 
 MlaSpec mla_spec(const ModelConfig& c) {
-  MlaSpec s{.C = c.hidden_size, .H = c.num_attention_heads, .q_lora_rank = c.q_lora_rank,
-            .kv_lora_rank = c.kv_lora_rank, .qk_nope = c.qk_nope_head_dim, .qk_rope = c.qk_rope_head_dim,
-            .v_head = c.v_head_dim, .eps = float(c.rms_norm_eps)};
+  MlaSpec s;
+  s.C = c.hidden_size;
+  s.H = c.num_attention_heads;
+  s.q_lora_rank = c.q_lora_rank;
+  s.kv_lora_rank = c.kv_lora_rank;
+  s.qk_nope = c.qk_nope_head_dim;
+  s.qk_rope = c.qk_rope_head_dim;
+  s.v_head = c.v_head_dim;
+  s.eps = float(c.rms_norm_eps);
   double scale = 1.0 / std::sqrt(double(c.qk_head_dim())), cos_sin = 1.0;
   if (c.yarn.enabled) {
     cos_sin = yarn_mscale(c.yarn.factor, c.yarn.mscale) / yarn_mscale(c.yarn.factor, c.yarn.mscale_all_dim);

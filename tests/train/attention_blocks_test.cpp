@@ -27,7 +27,11 @@ std::vector<int32_t> positions(int64_t B, int64_t S) {
 TEST(GqaBlock, Gradient) {
   std::mt19937 rng(41);
   const int64_t B = 2, S = 4, C = 12, Hq = 4, Hkv = 2, D = 6;
-  GqaSpec s{.C = C, .Hq = Hq, .Hkv = Hkv, .D = D};
+  GqaSpec s;
+  s.C = C;
+  s.Hq = Hq;
+  s.Hkv = Hkv;
+  s.D = D;
   s.rope = make_rope_table(D, false, 10000.0, {.factor = 4.0, .original_max_position = 16},
                            float(yarn_mscale(4.0, 1.0)));
   auto wq = randn(size_t(Hq * D * C), rng, 0.3f), wk = randn(size_t(Hkv * D * C), rng, 0.3f),
@@ -60,7 +64,14 @@ TEST(GqaBlock, Gradient) {
 void mla_case(bool q_lora) {
   std::mt19937 rng(q_lora ? 42 : 43);
   const int64_t B = 2, S = 4, C = 12, H = 3, qr = 8, r = 6, dn = 4, dr = 4, dv = 5;
-  MlaSpec s{.C = C, .H = H, .q_lora_rank = q_lora ? qr : 0, .kv_lora_rank = r, .qk_nope = dn, .qk_rope = dr, .v_head = dv};
+  MlaSpec s;
+  s.C = C;
+  s.H = H;
+  s.q_lora_rank = q_lora ? qr : 0;
+  s.kv_lora_rank = r;
+  s.qk_nope = dn;
+  s.qk_rope = dr;
+  s.v_head = dv;
   const double factor = 8.0;
   s.rope = make_rope_table(dr, true, 10000.0, {.factor = factor, .original_max_position = 16}, 1.0f);
   const double m = yarn_mscale(factor, 0.707);
