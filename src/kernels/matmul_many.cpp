@@ -49,12 +49,23 @@ void matmul_many(const MatmulJob* jobs, size_t count) {
   std::vector<qg::Acts>& acts = acts_storage;
   if (acts.size() < count) acts.resize(count);
   std::vector<Path> paths(count);
+  // Jobs on the same input (q/k/v, gate/up, every expert of a decode token) share one
+  // quantization: it runs on this thread while the others wait.
+  std::vector<size_t> act_of(count);
   int64_t bytes = 0;
   for (size_t i = 0; i < count; ++i) {
     paths[i] = path_of(jobs[i], isa);
     if (paths[i] == Path::Plain) continue;
     bytes += int64_t(jobs[i].w->nbytes);
-    if (paths[i] == Path::Fused) qg::quantize_acts(jobs[i].x, jobs[i].n, jobs[i].w->cols(), acts[i]);
+    if (paths[i] != Path::Fused) continue;
+    act_of[i] = i;
+    for (size_t j = 0; j < i; ++j)
+      if (paths[j] == Path::Fused && jobs[j].x == jobs[i].x && jobs[j].n == jobs[i].n &&
+          jobs[j].w->cols() == jobs[i].w->cols()) {
+        act_of[i] = j;
+        break;
+      }
+    if (act_of[i] == i) qg::quantize_acts(jobs[i].x, jobs[i].n, jobs[i].w->cols(), acts[i]);
   }
   // Chunks of about 1/16 of a thread's share, whole multiples of 16 rows (cache lines of y).
   const int64_t target = std::max<int64_t>(bytes / (16 * std::max(1, num_threads())), 1);
@@ -72,7 +83,7 @@ void matmul_many(const MatmulJob* jobs, size_t count) {
     const MatmulJob& j = jobs[ch.job];
     const TensorView& w = *j.w;
     if (paths[size_t(ch.job)] == Path::Fused) {
-      qg::gemv_avx512(w, ch.r0, ch.r1, acts[size_t(ch.job)], j.y, w.rows());
+      qg::gemv_avx512(w, ch.r0, ch.r1, acts[act_of[size_t(ch.job)]], j.y, w.rows());
     } else {
       for (int64_t o = ch.r0; o < ch.r1; ++o) row_kernel(w.dtype, w.row(o), w.cols(), j.x, j.n, j.y + o, w.rows());
     }

@@ -11,6 +11,7 @@
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
 #include "kernels/quant.h"
+#include "models/mlp.h"
 
 namespace sputnik {
 
@@ -128,16 +129,19 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
   ScratchLease scratch(size_t(n * (q_dim + width + (q_lora_ ? c.q_lora_rank : 0) + nh * width + nh * lora + nh * vd) +
                               per_pass * n * (std::max(nope, lora) + std::max(lora, vd))));
   float* q = scratch.take(size_t(n * q_dim));
+  float* kv = scratch.take(size_t(n * width));
+  // The first query product and kv_a share their input: one parallel region (and one
+  // quantization of h) for both at decode.
+  float* q_low = q_lora_ ? scratch.take(size_t(n * c.q_lora_rank)) : nullptr;
+  const Linear& q_first = q_lora_ ? q_a_ : q_;
+  const MatmulJob first[2] = {{&q_first.w, h, n, q_lora_ ? q_low : q}, {&kv_a_.w, h, n, kv}};
+  matmul_many(first, 2);
+  add_bias(q_first, n, q_lora_ ? q_low : q);
+  add_bias(kv_a_, n, kv);
   if (q_lora_) {
-    float* q_low = scratch.take(size_t(n * c.q_lora_rank));
-    q_a_(h, n, q_low);
     rms_norm(q_low, q_a_norm_.data(), n, c.q_lora_rank, eps, q_low);
     q_b_(q_low, n, q);
-  } else {
-    q_(h, n, q);
   }
-  float* kv = scratch.take(size_t(n * width));
-  kv_a_(h, n, kv);
   for (int64_t t = 0; t < n; ++t) {
     const int64_t pos = batch.positions[size_t(t)];
     float* row = cache.row(layer, batch.slots[size_t(t)], pos);

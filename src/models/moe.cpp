@@ -134,32 +134,42 @@ void Moe::run_few(const float* x, int64_t n, const std::vector<std::vector<std::
   const int64_t d = c_->hidden_size;
   struct Part {
     const Mlp* mlp;
-    int64_t m, x_off, h_off, y_off;  // tokens, offsets into xin, gate/up, and yout
+    const std::vector<std::pair<int64_t, float>>* rows;  // null: all n tokens (shared experts)
+    int64_t m, x_off, h_off, y_off;  // tokens, offsets into xin (−1: reads x), gate/up, and yout
+  };
+  // A part that takes every token in order reads x itself: then all such parts (always at one
+  // decode token) have the same input, which matmul_many quantizes once for all of them.
+  const auto all_tokens = [&](const std::vector<std::pair<int64_t, float>>& rows) {
+    if (int64_t(rows.size()) != n) return false;
+    for (int64_t r = 0; r < n; ++r)
+      if (rows[size_t(r)].first != r) return false;
+    return true;
   };
   std::vector<Part> parts;
   int64_t xs = 0, hs = 0, ys = 0;
-  auto add = [&](const Mlp& mlp, int64_t m) {
-    parts.push_back({&mlp, m, xs, hs, ys});
-    xs += m * d;
+  auto add = [&](const Mlp& mlp, const std::vector<std::pair<int64_t, float>>* rows) {
+    const int64_t m = rows ? int64_t(rows->size()) : n;
+    const bool own_input = rows && !all_tokens(*rows);
+    parts.push_back({&mlp, rows, m, own_input ? xs : -1, hs, ys});
+    if (own_input) xs += m * d;
     hs += m * mlp.inner();
     ys += m * d;
   };
-  if (shared_) add(*shared_, n);
+  if (shared_) add(*shared_, nullptr);
   for (size_t e = 0; e < per_expert.size(); ++e)
-    if (!per_expert[e].empty()) add(experts_[e], int64_t(per_expert[e].size()));
+    if (!per_expert[e].empty()) add(experts_[e], &per_expert[e]);
   std::vector<float> xin(static_cast<size_t>(xs)), g(static_cast<size_t>(hs)), u(static_cast<size_t>(hs)),
       yout(static_cast<size_t>(ys));
   std::vector<MatmulJob> jobs;
-  size_t pi = shared_ ? 1 : 0;
-  if (shared_) std::copy_n(x, n * d, xin.data());
-  for (const auto& rows : per_expert) {
-    if (rows.empty()) continue;
-    for (size_t r = 0; r < rows.size(); ++r) std::copy_n(x + rows[r].first * d, d, xin.data() + parts[pi].x_off + int64_t(r) * d);
-    ++pi;
-  }
   for (const Part& p : parts) {
-    jobs.push_back({&p.mlp->gate.w, xin.data() + p.x_off, p.m, g.data() + p.h_off});
-    jobs.push_back({&p.mlp->up.w, xin.data() + p.x_off, p.m, u.data() + p.h_off});
+    const float* in = x;
+    if (p.x_off >= 0) {
+      for (size_t r = 0; r < p.rows->size(); ++r)
+        std::copy_n(x + (*p.rows)[r].first * d, d, xin.data() + p.x_off + int64_t(r) * d);
+      in = xin.data() + p.x_off;
+    }
+    jobs.push_back({&p.mlp->gate.w, in, p.m, g.data() + p.h_off});
+    jobs.push_back({&p.mlp->up.w, in, p.m, u.data() + p.h_off});
   }
   matmul_many(jobs.data(), jobs.size());
   jobs.clear();
@@ -175,7 +185,7 @@ void Moe::run_few(const float* x, int64_t n, const std::vector<std::vector<std::
 
   if (shared_) std::copy_n(yout.data(), n * d, out);
   else std::fill(out, out + n * d, 0.0f);
-  pi = shared_ ? 1 : 0;
+  size_t pi = shared_ ? 1 : 0;
   for (const auto& rows : per_expert) {
     if (rows.empty()) continue;
     const float* y = yout.data() + parts[pi++].y_off;

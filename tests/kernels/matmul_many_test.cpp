@@ -102,3 +102,30 @@ TEST(MatmulMany, BadTensorThrowsLikeMatmul) {
   const MatmulJob job{&shortened, x.data(), 1, y.data()};
   EXPECT_THROW(matmul_many(&job, 1), Error);
 }
+
+// Jobs reading the same input (q/k/v, every expert of a decode token) share one quantization of
+// it; each result must still be what matmul() gives for that job alone, including a job on the
+// same pointer with another row length and one on the same values at another address.
+TEST(MatmulMany, SharedInputsGivePerJobResults) {
+  const Weight a = make_weight(DType::Q8_0, 48, 128, 1), b = make_weight(DType::Q4_0, 80, 128, 2),
+               c = make_weight(DType::Q8_0, 16, 64, 3), d = make_weight(DType::Q4_K, 24, 256, 4);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist;
+  std::vector<float> x(2 * 256), x_copy;
+  for (auto& v : x) v = dist(rng);
+  x_copy = x;
+  for (int64_t n : {1, 2}) {
+    const std::vector<std::pair<const Weight*, const float*>> spec = {
+        {&a, x.data()}, {&b, x.data()}, {&c, x.data()}, {&d, x.data()}, {&a, x_copy.data()}, {&b, x.data()}};
+    std::vector<std::vector<float>> ys, expect;
+    std::vector<MatmulJob> jobs;
+    for (const auto& [w, in] : spec) {
+      ys.emplace_back(size_t(n * w->view.rows()), -1.0f);
+      expect.emplace_back(size_t(n * w->view.rows()));
+      matmul(w->view, in, n, expect.back().data());
+    }
+    for (size_t i = 0; i < spec.size(); ++i) jobs.push_back({&spec[i].first->view, spec[i].second, n, ys[i].data()});
+    matmul_many(jobs.data(), jobs.size());
+    for (size_t i = 0; i < spec.size(); ++i) EXPECT_EQ(ys[i], expect[i]) << "job " << i << " n=" << n;
+  }
+}
