@@ -43,13 +43,7 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
   qg::Acts& acts = acts_storage;
   qg::quantize_acts(x, n, k, acts);
   auto kernel = isa == Isa::Avx2 ? qg::dot_rows_avx2 : qg::dot_rows_scalar;
-  const bool offset128 = isa == Isa::Avx512;
-  // Rows unpacked per block: ~256 KiB of canonical rows stays in L2 while all n activation
-  // rows pass over it.
-  const int64_t kp = qg::padded_k(k);
-  // No larger than a thread's share, so that small outputs (k/v projections) still split.
-  const int64_t share = (out + num_threads() - 1) / num_threads();
-  const int64_t block = std::clamp<int64_t>((256 * 1024 / (2 * kp)) / 16 * 16, 16, (share + 15) / 16 * 16);
+  const int64_t block = qg::prefill_block_rows(out, k);
   if (isa == Isa::Avx512 && n <= qg::kMaxFusedN) {
     // About 16 chunks per thread (whole multiples of 16 rows, the cache lines of y), handed out
     // by parallel_chunks so that a core slowed by its neighbours does not hold the other back.
@@ -69,14 +63,8 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
     // One chunk per block of rows, handed out by parallel_chunks: a static split left one
     // thread waiting for the other for ~8% of a prefill on this shared machine.
     parallel_chunks((out + block - 1) / block, [&](int64_t c) {
-      static thread_local qg::Rows rows;
-      static thread_local qg::GroupRows grows;
-      const int64_t r = c * block, count = std::min(block, out - r);
-      if (!qg::unpack_group_rows(w, r, count, grows)) {
-        qg::unpack_rows(w, r, count, offset128, rows);
-        qg::to_group_rows(rows, grows);
-      }
-      qg::dot_group_avx512(grows, gacts, y + r, out);
+      const int64_t r = c * block;
+      qg::prefill_block_avx512(w, r, std::min(block, out - r), gacts, y + r, out);
     });
     return;
   }
@@ -84,7 +72,7 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
     static thread_local qg::Rows rows;
     for (int64_t r = begin; r < end; r += block) {
       const int64_t count = std::min(block, end - r);
-      qg::unpack_rows(w, r, count, offset128, rows);
+      qg::unpack_rows(w, r, count, /*offset128=*/false, rows);  // AVX2/scalar kernels take q as is
       kernel(rows, acts, y + r, out);
     }
   });

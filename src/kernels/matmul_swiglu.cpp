@@ -19,17 +19,6 @@ bool fused_path(const TensorView& gate, const TensorView& up, int64_t n) {
          gate.nbytes >= dtype_bytes(gate.dtype, gate.numel()) && up.nbytes >= dtype_bytes(up.dtype, up.numel());
 }
 
-// Rows [r, r + count) of w times all activation rows into y (ldy = count).
-void block_product(const TensorView& w, int64_t r, int64_t count, const qg::GroupActs& acts, float* y) {
-  static thread_local qg::Rows rows;
-  static thread_local qg::GroupRows grows;
-  if (!qg::unpack_group_rows(w, r, count, grows)) {
-    qg::unpack_rows(w, r, count, /*offset128=*/true, rows);
-    qg::to_group_rows(rows, grows);
-  }
-  qg::dot_group_avx512(grows, acts, y, count);
-}
-
 }  // namespace
 
 void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x, int64_t n, float* h) {
@@ -53,16 +42,14 @@ void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x,
   qg::GroupActs& gacts = gacts_storage;
   qg::quantize_acts(x, n, k, acts);
   qg::to_group_acts(acts, gacts);
-  // Blocks as matmul()'s prefill path: ~256 KiB of unpacked rows, no more than a thread's share.
-  const int64_t kp = qg::padded_k(k), share = (out + num_threads() - 1) / num_threads();
-  const int64_t block = std::clamp<int64_t>((256 * 1024 / (2 * kp)) / 16 * 16, 16, (share + 15) / 16 * 16);
+  const int64_t block = qg::prefill_block_rows(out, k);
   parallel_chunks((out + block - 1) / block, [&](int64_t c) {
     static thread_local std::vector<float> g_block, u_block;
     const int64_t r = c * block, count = std::min(block, out - r);
     g_block.resize(size_t(n * count));
     u_block.resize(size_t(n * count));
-    block_product(gate, r, count, gacts, g_block.data());
-    block_product(up, r, count, gacts, u_block.data());
+    qg::prefill_block_avx512(gate, r, count, gacts, g_block.data(), count);
+    qg::prefill_block_avx512(up, r, count, gacts, u_block.data(), count);
     for (int64_t t = 0; t < n; ++t)
       swiglu(g_block.data() + t * count, u_block.data() + t * count, count, h + t * out + r);
   });

@@ -144,4 +144,19 @@ void to_group_acts(const Acts& a, GroupActs& g) {
   });
 }
 
+int64_t prefill_block_rows(int64_t out, int64_t k) {
+  const int64_t share = (out + num_threads() - 1) / num_threads();
+  return std::clamp<int64_t>((256 * 1024 / (2 * padded_k(k))) / 16 * 16, 16, (share + 15) / 16 * 16);
+}
+
+void prefill_block_avx512(const TensorView& w, int64_t r, int64_t count, const GroupActs& a, float* y, int64_t ldy) {
+  static thread_local Rows rows;
+  static thread_local GroupRows grows;
+  if (!unpack_group_rows(w, r, count, grows)) {
+    unpack_rows(w, r, count, /*offset128=*/true, rows);
+    to_group_rows(rows, grows);
+  }
+  dot_group_avx512(grows, a, y, ldy);
+}
+
 }  // namespace sputnik::qg

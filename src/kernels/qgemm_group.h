@@ -54,4 +54,12 @@ void to_group_acts(const Acts& a, GroupActs& g);
 
 void dot_group_avx512(const GroupRows& r, const GroupActs& a, float* y, int64_t ldy);
 
+// The AVX-512 prefill product in row blocks: rows per block for an [out, k] weight with the
+// current thread count (~256 KiB of unpacked rows, so a block stays in L2 while all activation
+// rows pass over it, and no more than a thread's share so that small outputs still split), and
+// one block: rows [r, r + count) of w unpacked (per-thread buffers) and multiplied by every
+// activation row, y[t·ldy + i] for row r + i.
+int64_t prefill_block_rows(int64_t out, int64_t k);
+void prefill_block_avx512(const TensorView& w, int64_t r, int64_t count, const GroupActs& a, float* y, int64_t ldy);
+
 }  // namespace sputnik::qg
