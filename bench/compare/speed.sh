@@ -70,7 +70,6 @@ date_end="$(date -u +%H:%M)"
 /usr/bin/python3 - "$RAW" "$bw_start" "$bw_end" <<'EOF'
 import collections, os, statistics, sys
 raw, bw_start, bw_end = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-bw = max(bw_start, bw_end)
 vals = collections.defaultdict(list)
 order = []
 for line in open(raw):
@@ -80,7 +79,7 @@ for line in open(raw):
     vals[(m, eng, test)].append(float(v))
 med = lambda k: statistics.median(vals[k]) if vals[k] else float("nan")
 # The machine's bandwidth: the best of all readings (a lower one is load from elsewhere).
-bw = max([bw] + [v for (m, e, t), vs in vals.items() if e == "probe" for v in vs])
+bw = max([bw_start, bw_end] + [v for (m, e, t), vs in vals.items() if e == "probe" for v in vs])
 print("| model (GGUF) | prefill pp512 llama.cpp | prefill sputnik | × | decode tg128 llama.cpp | decode sputnik | × "
       "| sputnik decode GB/s | probe GB/s next to it | % of that probe | % of the run's best probe | llama.cpp GB/s "
       "| llama.cpp % of that probe |")

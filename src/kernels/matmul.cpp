@@ -43,7 +43,6 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
   qg::Acts& acts = acts_storage;
   qg::quantize_acts(x, n, k, acts);
   auto kernel = isa == Isa::Avx2 ? qg::dot_rows_avx2 : qg::dot_rows_scalar;
-  const int64_t block = qg::prefill_block_rows(out, k);
   if (isa == Isa::Avx512 && n <= qg::kMaxFusedN) {
     // About 16 chunks per thread (whole multiples of 16 rows, the cache lines of y), handed out
     // by parallel_chunks so that a core slowed by its neighbours does not hold the other back.
@@ -55,6 +54,7 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
     });
     if (done.load()) return;
   }
+  const int64_t block = qg::prefill_block_rows(out, k);
   if (isa == Isa::Avx512) {
     // Prefill: the group-major layout (qgemm_group.h).
     static thread_local qg::GroupActs gacts_storage;
