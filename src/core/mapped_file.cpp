@@ -66,13 +66,13 @@ void MappedFile::prefetch(size_t offset, size_t length) const {
   madvise(const_cast<std::byte*>(data_) + start, end - start, MADV_WILLNEED);
 }
 
-std::optional<MappedFile::Residency> MappedFile::residency() const {
-  if (!data_) return Residency{};
+std::optional<MappedFile::Residency> MappedFile::residency_of(const void* data, size_t size) {
+  if (!data) return Residency{};
   std::ifstream smaps("/proc/self/smaps");
   if (!smaps) return std::nullopt;
   // The mapping may show as several areas (the kernel splits a VMA where its pages differ), so
   // add up every area inside [data_, data_ + size_).
-  const auto begin = reinterpret_cast<uintptr_t>(data_), end = begin + size_;
+  const auto begin = reinterpret_cast<uintptr_t>(data), end = begin + size;
   Residency r;
   bool inside = false, seen = false;
   std::string line;
@@ -88,6 +88,7 @@ std::optional<MappedFile::Residency> MappedFile::residency() const {
     size_t kb = 0;
     if (std::sscanf(line.c_str(), "Rss: %zu kB", &kb) == 1) r.rss_bytes += kb * 1024;
     if (std::sscanf(line.c_str(), "FilePmdMapped: %zu kB", &kb) == 1) r.pmd_mapped_bytes += kb * 1024;
+    if (std::sscanf(line.c_str(), "AnonHugePages: %zu kB", &kb) == 1) r.pmd_mapped_bytes += kb * 1024;
   }
   if (!seen) return std::nullopt;
   return r;

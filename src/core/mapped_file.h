@@ -33,7 +33,10 @@ class MappedFile {
     size_t rss_bytes = 0;
     size_t pmd_mapped_bytes = 0;
   };
-  std::optional<Residency> residency() const;
+  std::optional<Residency> residency() const { return residency_of(data_, size_); }
+  // The same for any range of this process's memory (anonymous 2 MiB pages count as
+  // pmd_mapped_bytes too); nullopt where /proc/self/smaps cannot be read or has no such area.
+  static std::optional<Residency> residency_of(const void* data, size_t size);
 
  private:
   MappedFile() = default;

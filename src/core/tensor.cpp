@@ -4,7 +4,13 @@
 
 namespace sputnik {
 
+const std::byte* TensorView::row(int64_t r) const {
+  SPUTNIK_CHECK(r >= row_major_from());
+  return data + size_t(r) * row_bytes();
+}
+
 TensorView TensorView::slice(int64_t first, int64_t count) const {
+  if (layout != Layout::RowMajor) fail("slice of tensor '{}': its rows are stored in tiles", name);
   if (shape.empty() || first < 0 || count < 0 || first + count > shape[0])
     fail("slice [{}, {}) out of range for tensor '{}' of shape {}", first, first + count, name,
          shape_string());

@@ -11,12 +11,18 @@
 
 namespace sputnik {
 
+// How a matrix's rows are stored. Tiles16 (Q8_0 and Q4_0 only, see kernels/tiles.h): each run
+// of 16 rows is interleaved block by block for the decode kernels, in the same bytes the 16
+// rows took; rows past the last whole 16 stay row-major where they were.
+enum class Layout : uint8_t { RowMajor, Tiles16 };
+
 struct TensorView {
   std::string name;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   const std::byte* data = nullptr;
   size_t nbytes = 0;
+  Layout layout = Layout::RowMajor;
 
   int64_t numel() const {
     int64_t n = 1;
@@ -26,8 +32,12 @@ struct TensorView {
   int64_t rows() const { return shape.size() < 2 ? 1 : numel() / shape.back(); }
   int64_t cols() const { return shape.empty() ? 1 : shape.back(); }
   size_t row_bytes() const { return dtype_bytes(dtype, cols()); }
-  const std::byte* row(int64_t r) const { return data + size_t(r) * row_bytes(); }
+  // Row r as stored blocks; for Tiles16 only rows past the tiles (row_major_from()) have one.
+  const std::byte* row(int64_t r) const;
+  // The first row stored row-major: 0, or for Tiles16 the rows after the last whole tile.
+  int64_t row_major_from() const { return layout == Layout::Tiles16 ? rows() / 16 * 16 : 0; }
   // Rows [first, first+count) of the outermost dimension, e.g. one expert of a stacked tensor.
+  // Not for Tiles16 (throws).
   TensorView slice(int64_t first, int64_t count) const;
   std::string shape_string() const;  // "[2048, 512]"
 };

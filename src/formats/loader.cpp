@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "formats/decode_tiles.h"
 #include "formats/gguf.h"
 #include "formats/hf_folder.h"
 
@@ -13,24 +14,29 @@ namespace {
 
 // GGUF tensors are plain views; prefetch and progress are applied afterwards over them so the
 // CLI's progress bar works the same for both formats.
-void finish_gguf(const WeightStore& store, const LoadOptions& options) {
-  if (!options.progress && !options.prefetch) return;
+void finish_gguf(WeightStore& store, const LoadOptions& options) {
+  if (!options.progress && !options.prefetch && !options.decode_tiles) return;
   uint64_t total = 0, done = 0;
   const auto names = store.names();
   for (const auto& n : names) total += store.get(n).nbytes;
   if (options.progress) options.progress(0, total);
-  if (options.prefetch)
+  if (options.prefetch || options.decode_tiles)
     for (const auto& f : store.files()) f->prefetch(0, f->size());
   const size_t page = size_t(sysconf(_SC_PAGESIZE));
-  for (const auto& n : names) {
-    const TensorView& t = store.get(n);
-    if (options.prefetch) {
+  auto on_tensor = [&](const std::string& name, uint64_t bytes) {
+    const TensorView& t = store.get(name);
+    if (options.prefetch && t.layout == Layout::RowMajor) {
       volatile std::byte sink{};
       for (size_t off = 0; off < t.nbytes; off += page) sink = t.data[off];
       (void)sink;
     }
-    done += t.nbytes;
+    done += bytes;
     if (options.progress) options.progress(done, total);
+  };
+  if (options.decode_tiles) {
+    tile_for_decode(store, on_tensor);
+  } else {
+    for (const auto& n : names) on_tensor(n, store.get(n).nbytes);
   }
 }
 

@@ -19,6 +19,10 @@ struct LoadOptions {
   // Read every weight page now (madvise + touch), so the first token is not slowed by page
   // faults and a progress bar shows the real disk reads. Off: pages load on first use.
   bool prefetch = false;
+  // GGUF Q8_0/Q4_0 matrices moved into the Tiles16 layout (formats/decode_tiles.h) for fast
+  // decode on AVX-512: every weight is read at load and copied (peak RSS stays about the
+  // weights). For commands that run the model; off, weights stay memory-mapped as stored.
+  bool decode_tiles = false;
   // Called as tensors are processed with the bytes of tensor data handled so far and in all
   // (the checkpoint's stored size); the last call has done == total.
   std::function<void(uint64_t done, uint64_t total)> progress;

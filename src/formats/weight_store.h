@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,10 @@ class WeightStore {
   void keep_alive(std::shared_ptr<MappedFile> file) { files_.push_back(std::move(file)); }
   // Owned storage for tensors that had to be converted at load (e.g. FP8 -> F32).
   std::byte* allocate(size_t nbytes);
+  // The same in whole pages, zeroed, asking for 2 MiB pages (for weights a decode streams).
+  std::byte* allocate_pages(size_t nbytes);
+  // Replaces the view of an existing tensor (e.g. after moving it to a new layout).
+  void replace(TensorView view);
 
   std::string source;  // folder or file it was loaded from, for error messages
   // Model hyper-parameters: the HF config.json, or for GGUF an equivalent object built from
@@ -40,11 +45,23 @@ class WeightStore {
   // Extra metadata (GGUF key/values: tokenizer.ggml.*, general.*), empty for HF folders.
   nlohmann::json metadata;
   const std::vector<std::shared_ptr<MappedFile>>& files() const { return files_; }
+  // How the mapped files and allocate_pages() memory are resident now (MappedFile::Residency);
+  // nullopt where that cannot be read.
+  std::optional<MappedFile::Residency> residency() const;
 
  private:
   std::map<std::string, TensorView, std::less<>> tensors_;
   std::vector<std::shared_ptr<MappedFile>> files_;
   std::vector<std::unique_ptr<std::byte[]>> owned_;
+  struct Pages {
+    void* data = nullptr;
+    size_t size = 0;
+    Pages(void* d, size_t n) : data(d), size(n) {}
+    Pages(const Pages&) = delete;
+    Pages& operator=(const Pages&) = delete;
+    ~Pages();
+  };
+  std::vector<std::unique_ptr<Pages>> pages_;
 };
 
 }  // namespace sputnik

@@ -14,6 +14,7 @@
 #include "kernels/qgemm.h"
 #include "kernels/qgemm_group.h"
 #include "kernels/quant.h"
+#include "kernels/tiles.h"
 
 namespace sputnik {
 namespace {
@@ -86,12 +87,13 @@ void matmul_rows(const TensorView& w, const float* x, int64_t n, float* y) {
   const bool plain = w.dtype == DType::F32 || w.dtype == DType::F16 || w.dtype == DType::BF16;
   parallel_for(out, 16, [&](int64_t begin, int64_t end) {
     static thread_local std::vector<float> buf;
+    static thread_local std::vector<std::byte> untiled;
     if (!plain) buf.resize(size_t(k));
     for (int64_t o = begin; o < end; ++o) {
       if (plain) {
         kernel(w.dtype, w.row(o), k, x, n, y + o, out);
       } else {
-        dequantize_row(w.dtype, w.row(o), buf.data(), k);
+        dequantize_row(w.dtype, stored_row(w, o, untiled), buf.data(), k);
         kernel(DType::F32, buf.data(), k, x, n, y + o, out);
       }
     }
@@ -110,7 +112,8 @@ void matmul_sgemm(const TensorView& w, const float* x, int64_t n, float* y) {
   for (int64_t r = 0; r < out; r += block) {
     const int64_t count = std::min(block, out - r);
     parallel_for(count, 8, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) dequantize_row(w.dtype, w.row(r + i), buf.data() + i * k, k);
+      static thread_local std::vector<std::byte> untiled;
+      for (int64_t i = b; i < e; ++i) dequantize_row(w.dtype, stored_row(w, r + i, untiled), buf.data() + i * k, k);
     });
     gemm_f32(false, true, n, count, k, 1.0f, x, k, buf.data(), k, 0.0f, y + r, out);
   }
@@ -128,7 +131,8 @@ void dequantize_rows(const TensorView& w, int64_t row, int64_t count, float* out
   if (!can_dequantize(w.dtype))
     fail("tensor '{}': dtype {} not supported by dequantize_rows", w.name, dtype_name(w.dtype));
   const int64_t cols = w.cols();
-  for (int64_t r = 0; r < count; ++r) dequantize_row(w.dtype, w.row(row + r), out + r * cols, cols);
+  std::vector<std::byte> untiled;
+  for (int64_t r = 0; r < count; ++r) dequantize_row(w.dtype, stored_row(w, row + r, untiled), out + r * cols, cols);
 }
 
 void matmul(const TensorView& w, const float* x, int64_t n, float* y) {

@@ -72,6 +72,9 @@ void dot_rows_avx2(const Rows& r, const Acts& a, float* y, int64_t ldy);
 // Fused decode kernels: rows [r0, r1) of w (Q8_0, Q4_0, Q4_K or Q6_K) straight from the stored
 // blocks against a.n ≤ 4 activation rows, no unpacking. False when w's dtype has none.
 constexpr int64_t kMaxFusedN = 4;
+// For Tiles16 weights (kernels/tiles.h), r0 and r1 are multiples of 16 or r1 = w.rows().
 bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy);
+// Tiles [t0, t1) of a Tiles16 Q8_0 or Q4_0 w: rows 16·t0 .. 16·t1 (qgemv_tiles_avx512.cpp).
+void gemv_tiles_avx512(const TensorView& w, int64_t t0, int64_t t1, const Acts& a, float* y, int64_t ldy);
 
 }  // namespace sputnik::qg

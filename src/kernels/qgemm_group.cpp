@@ -9,6 +9,7 @@
 #include "core/threads.h"
 #include "kernels/qgemm_group.h"
 #include "kernels/quant.h"
+#include "kernels/tiles.h"
 
 namespace sputnik::qg {
 namespace {
@@ -152,7 +153,10 @@ int64_t prefill_block_rows(int64_t out, int64_t k) {
 void prefill_block_avx512(const TensorView& w, int64_t r, int64_t count, const GroupActs& a, float* y, int64_t ldy) {
   static thread_local Rows rows;
   static thread_local GroupRows grows;
-  if (!unpack_group_rows(w, r, count, grows)) {
+  static thread_local std::vector<std::byte> untiled;
+  if (w.layout == Layout::Tiles16) {
+    SPUTNIK_CHECK(unpack_group_rows(row_major_rows(w, r, count, untiled), 0, count, grows));
+  } else if (!unpack_group_rows(w, r, count, grows)) {
     unpack_rows(w, r, count, /*offset128=*/true, rows);
     to_group_rows(rows, grows);
   }

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "kernels/qgemm.h"
+#include "kernels/tiles.h"
 #include "kernels/quant.h"
 
 namespace sputnik::qg {
@@ -94,8 +95,9 @@ void unpack_rows(const TensorView& w, int64_t row, int64_t count, bool offset128
   r.bias.resize(size_t(count * ng));
   std::vector<float> scale_buf(size_t(kp / 16));
   float* scale = scale_buf.data();
+  static thread_local std::vector<std::byte> untiled;
   for (int64_t i = 0; i < count; ++i) {
-    const auto* p = reinterpret_cast<const uint8_t*>(w.row(row + i));
+    const auto* p = reinterpret_cast<const uint8_t*>(stored_row(w, row + i, untiled));
     int8_t* q = r.q.data() + i * kp;
     float* bias = r.bias.data() + i * ng;
     switch (w.dtype) {

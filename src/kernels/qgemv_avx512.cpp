@@ -10,8 +10,10 @@
 #include <immintrin.h>
 
 #include <array>
+#include <algorithm>
 #include <cstring>
 
+#include "core/error.h"
 #include "kernels/qgemm.h"
 #include "kernels/quant.h"
 
@@ -320,6 +322,13 @@ void by_n(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, 
 
 bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
   if (a.n < 1 || a.n > kMaxFusedN) return false;
+  if (w.layout == Layout::Tiles16) {
+    const int64_t from = w.row_major_from();
+    SPUTNIK_CHECK(r0 % 16 == 0 && (r1 % 16 == 0 || r1 == w.rows()));
+    if (r0 < from) gemv_tiles_avx512(w, r0 / 16, std::min(r1, from) / 16, a, y, ldy);
+    r0 = std::max(r0, from);
+    if (r0 >= r1) return true;
+  }
   switch (w.dtype) {
     case DType::Q8_0: by_n<Q8>(w, r0, r1, a, y, ldy); return true;
     case DType::Q4_0: by_n<Q4>(w, r0, r1, a, y, ldy); return true;

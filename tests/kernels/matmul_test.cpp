@@ -15,6 +15,7 @@
 #include "core/threads.h"
 #include "kernels/qgemm.h"
 #include "kernels/quant.h"
+#include "kernels/tiles.h"
 #include "test_weights.h"
 
 using namespace sputnik;
@@ -141,6 +142,78 @@ TEST_P(MatmulTest, ThreadCountDoesNotChangeResults) {
       EXPECT_EQ(std::memcmp(y1.data(), y2.data(), y1.size() * 4), 0)
           << dtype_name(t) << " n=" << n << " " << isa_name(isa);
     }
+  }
+}
+
+// The same products with W in the Tiles16 layout (kernels/tiles.h): tiled rows on the AVX-512
+// decode kernels, the rows past the last tile, prefill and the other ISAs through untiling.
+TEST(Matmul, TiledWeightsMatchDoubleReferenceOnEveryPath) {
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    for (auto [out, in] : std::vector<std::pair<int64_t, int64_t>>{{37, 96}, {48, 224}, {16, 32}, {203, 512}}) {
+      const Weight w = make_weight(t, out, in, uint32_t(out * 17 + in));
+      std::vector<std::byte> tiled_bytes(w.view.nbytes);
+      ASSERT_TRUE(can_tile(w.view));
+      tile_rows(w.view, 0, out / 16, tiled_bytes.data());
+      const size_t tail = size_t(out / 16 * 16) * w.view.row_bytes();
+      std::memcpy(tiled_bytes.data() + tail, w.view.data + tail, w.view.nbytes - tail);
+      TensorView tiled = w.view;
+      tiled.data = tiled_bytes.data();
+      tiled.layout = Layout::Tiles16;
+      for (int64_t n : {1, 3, 4, 17, 64}) {
+        const auto x = make_acts(n, in, uint32_t(n * 5 + in));
+        const Reference ref = reference(w, x, n);
+        for (Isa isa : kIsas) {
+          if (isa > best_isa()) continue;
+          set_isa_cap(isa);
+          for (bool exact : {false, true}) {
+            set_matmul_exact(exact);
+            std::vector<float> y(size_t(n * out), NAN);
+            matmul(tiled, x.data(), n, y.data());
+            const std::string what = std::string("tiled ") + std::string(dtype_name(t)) + " " + std::to_string(out) + "x" +
+                                     std::to_string(in) + " n=" + std::to_string(n) + " " + std::string(isa_name(isa)) +
+                                     (exact ? " exact" : "");
+            check(ref, y, out, !exact, what);
+          }
+        }
+        set_isa_cap(Isa::Avx512);
+        set_matmul_exact(false);
+        // Thread count does not change results; one and two threads, bit for bit.
+        std::vector<float> y1(size_t(n * out)), y2(size_t(n * out));
+        set_num_threads(1);
+        matmul(tiled, x.data(), n, y1.data());
+        set_num_threads(2);
+        matmul(tiled, x.data(), n, y2.data());
+        set_num_threads(0);
+        EXPECT_EQ(std::memcmp(y1.data(), y2.data(), y1.size() * 4), 0) << dtype_name(t) << " n=" << n;
+      }
+    }
+  }
+}
+
+TEST(Matmul, TiledRowsReadBackAsStored) {
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    const Weight w = make_weight(t, 53, 224, 3);
+    std::vector<std::byte> tiled_bytes(w.view.nbytes), back(w.view.nbytes);
+    tile_rows(w.view, 0, 3, tiled_bytes.data());
+    std::memcpy(tiled_bytes.data() + 48 * w.view.row_bytes(), w.view.data + 48 * w.view.row_bytes(),
+                5 * w.view.row_bytes());
+    // The layout really moved bytes (a no-op tiling would pass the round trip).
+    EXPECT_NE(std::memcmp(tiled_bytes.data(), w.view.data, w.view.row_bytes()), 0);
+    TensorView tiled = w.view;
+    tiled.data = tiled_bytes.data();
+    tiled.layout = Layout::Tiles16;
+    EXPECT_EQ(tiled.row_major_from(), 48);
+    untile_rows(tiled, 0, 53, back.data());
+    EXPECT_EQ(std::memcmp(back.data(), w.view.data, w.view.nbytes), 0) << dtype_name(t);
+    untile_rows(tiled, 13, 40, back.data());  // across tiles and into the row-major tail
+    EXPECT_EQ(std::memcmp(back.data(), w.view.data + 13 * w.view.row_bytes(), 40 * w.view.row_bytes()), 0);
+    std::vector<float> a(size_t(53 * 224)), b(size_t(53 * 224));
+    dequantize_rows(w.view, 0, 53, a.data());
+    dequantize_rows(tiled, 0, 53, b.data());
+    EXPECT_EQ(a, b);
+    EXPECT_THROW(tiled.slice(0, 16), Error);
+    EXPECT_FALSE(can_tile(tiled));  // already tiled
+    EXPECT_FALSE(can_tile(make_weight(t, 15, 224, 3).view));  // no whole tile
   }
 }
 

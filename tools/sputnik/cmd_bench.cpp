@@ -89,16 +89,13 @@ std::function<int()> setup(CLI::App& app) {
     const int64_t kv_bytes = model.kv_bytes_per_token() * (int64_t(o->prompt) + o->gen + 1);
     const int64_t peak_rss = peak_rss_bytes();
     const double gbps = active_bytes * decode_tps / 1e9;
-    // Share of the resident weight mapping backed by 2 MiB pages (see MappedFile::open).
+    // Share of the resident weights backed by 2 MiB pages (see MappedFile::open, decode tiles).
     std::optional<double> huge_fraction;
-    size_t mapped_rss = 0, mapped_pmd = 0;
-    bool all_known = !model.weights().files().empty();
-    for (const auto& f : model.weights().files()) {
-      const auto r = f->residency();
-      if (!r) all_known = false;
-      else mapped_rss += r->rss_bytes, mapped_pmd += r->pmd_mapped_bytes;
+    size_t mapped_rss = 0;
+    if (const auto r = model.weights().residency(); r && r->rss_bytes > 0) {
+      mapped_rss = r->rss_bytes;
+      huge_fraction = double(r->pmd_mapped_bytes) / double(r->rss_bytes);
     }
-    if (all_known && mapped_rss > 0) huge_fraction = double(mapped_pmd) / double(mapped_rss);
     const std::string huge_json = huge_fraction ? fmt::format(",\"huge_page_fraction\":{:.4f}", *huge_fraction) : "";
     if (o->json) {
       std::printf("{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"gen_tokens\":%d,"

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "core/error.h"
 
@@ -31,6 +33,9 @@ LoadOptions load_options_with_progress(const std::string& path, bool verbose) {
     std::fflush(stderr);
   };
   options.prefetch = isatty(STDERR_FILENO) != 0;
+  // SPUTNIK_DECODE_TILES=0 keeps the weights memory-mapped as stored (slower decode, loads lazily).
+  const char* tiles = std::getenv("SPUTNIK_DECODE_TILES");
+  options.decode_tiles = !(tiles && std::string(tiles) == "0");
   return options;
 }
 

@@ -1,0 +1,87 @@
+#include "formats/decode_tiles.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/cpu.h"
+#include "core/threads.h"
+#include "kernels/tiles.h"
+
+namespace sputnik {
+namespace {
+
+const MappedFile* file_of(const WeightStore& store, const std::byte* p) {
+  for (const auto& f : store.files())
+    if (p >= f->data() && p < f->data() + f->size()) return f.get();
+  return nullptr;
+}
+
+// Source bytes [p, p + n) are copied: out of our RSS, with the rest of the 2 MiB pages around
+// them (a file mapped with 2 MiB pages maps a whole one for each small tensor read, such as a
+// norm; a neighbour not copied yet is mapped again from the page cache when it is read).
+void release(const MappedFile* file, const std::byte* p, size_t n) {
+  if (!file) return;
+  constexpr size_t kHuge = size_t(2) << 20;
+  const size_t begin = size_t(p - file->data()) / kHuge * kHuge;
+  const size_t end = std::min(file->size(), (size_t(p - file->data()) + n + kHuge - 1) / kHuge * kHuge);
+  file->release(begin, end - begin);
+}
+
+}  // namespace
+
+bool wants_decode_tiles(const WeightStore& store, const std::string& name) {
+  const TensorView* t = store.find(name);
+  if (!t || !can_tile(*t)) return false;
+  if (name.find("kv_b_proj") != std::string::npos) return false;
+  if (name.find("embed_tokens") != std::string::npos && store.contains("lm_head.weight")) return false;
+  return true;
+}
+
+void tile_for_decode(WeightStore& store, const std::function<void(const std::string&, uint64_t)>& on_tensor) {
+  const auto names = store.names();
+  if (active_isa() != Isa::Avx512) {
+    for (const auto& n : names) on_tensor(n, store.get(n).nbytes);
+    return;
+  }
+  // Every tensor moves, tiled or not: a file mapped with 2 MiB pages maps a whole 2 MiB page
+  // into our RSS for each small tensor read from it (norms, biases), ~150 MB for a 0.5B model.
+  auto padded = [](size_t n) { return (n + 63) / 64 * 64; };
+  size_t total = 0;
+  for (const auto& n : names) total += padded(store.get(n).nbytes);
+  std::byte* next = store.allocate_pages(total);
+  for (const auto& n : names) {
+    const TensorView src = store.get(n);
+    std::byte* dst = next;
+    next += padded(src.nbytes);
+    const MappedFile* file = file_of(store, src.data);
+    TensorView moved = src;
+    moved.data = dst;
+    if (wants_decode_tiles(store, n)) {
+      const size_t tile_bytes = 16 * src.row_bytes();
+      const int64_t tiles = src.rows() / 16;
+      // A few MiB at a time, the source released behind it.
+      const int64_t step = std::max<int64_t>(1, int64_t((size_t(4) << 20) / tile_bytes));
+      for (int64_t t0 = 0; t0 < tiles; t0 += step) {
+        const int64_t t1 = std::min(tiles, t0 + step);
+        parallel_for(t1 - t0, 1, [&](int64_t b, int64_t e) { tile_rows(src, t0 + b, t0 + e, dst); });
+        release(file, src.data + size_t(t0) * tile_bytes, size_t(t1 - t0) * tile_bytes);
+      }
+      const size_t tail = size_t(tiles) * tile_bytes;
+      std::memcpy(dst + tail, src.data + tail, src.nbytes - tail);
+      release(file, src.data + tail, src.nbytes - tail);
+      moved.layout = Layout::Tiles16;
+    } else {
+      for (size_t off = 0; off < src.nbytes; off += size_t(4) << 20) {
+        const size_t len = std::min(src.nbytes - off, size_t(4) << 20);
+        std::memcpy(dst + off, src.data + off, len);
+        release(file, src.data + off, len);
+      }
+    }
+    store.replace(std::move(moved));
+    on_tensor(n, src.nbytes);
+  }
+  // Pages shared by two tensors were kept by each release; none is read any more.
+  for (const auto& f : store.files()) f->release(0, f->size());
+}
+
+}  // namespace sputnik
