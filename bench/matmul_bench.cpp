@@ -16,6 +16,7 @@
 #include "core/threads.h"
 #include "kernels/matmul.h"
 #include "kernels/quant.h"
+#include "kernels/tiles.h"
 
 using namespace sputnik;
 
@@ -59,24 +60,45 @@ const Weight& weight(DType t, int64_t out, int64_t in) {
   return cache.emplace(key, std::move(w)).first->second;
 }
 
+// The same matrix in the Tiles16 layout of the decode kernels (kernels/tiles.h), as a GGUF
+// checkpoint is stored after loading with decode tiles (the default of run/serve/bench).
+const TensorView& tiled(const TensorView& v) {
+  static std::map<const std::byte*, Weight> cache;
+  auto it = cache.find(v.data);
+  if (it != cache.end()) return it->second.view;
+  Weight w;
+  constexpr size_t kHuge = size_t(2) << 20;
+  const size_t total = (v.nbytes + kHuge - 1) / kHuge * kHuge;
+  w.bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(kHuge, total)));
+  madvise(w.bytes.get(), total, MADV_HUGEPAGE);
+  auto* dst = reinterpret_cast<std::byte*>(w.bytes.get());
+  tile_rows(v, 0, v.rows() / 16, dst);
+  const size_t tail = size_t(v.rows() / 16 * 16) * v.row_bytes();  // rows past the last tile
+  std::memcpy(dst + tail, v.data + tail, v.nbytes - tail);
+  w.view = v;
+  w.view.data = dst;
+  w.view.layout = Layout::Tiles16;
+  return cache.emplace(v.data, std::move(w)).first->second.view;
+}
+
 int bench_threads() {
   const char* e = std::getenv("SPUTNIK_BENCH_THREADS");
   return e ? std::atoi(e) : 2;
 }
 
-void BM_Matmul(benchmark::State& state, DType t, int64_t out, int64_t in, int64_t n) {
+void BM_Matmul(benchmark::State& state, DType t, int64_t out, int64_t in, int64_t n, bool tiles = false) {
   set_num_threads(bench_threads());
-  const Weight& w = weight(t, out, in);
+  const TensorView& view = tiles ? tiled(weight(t, out, in).view) : weight(t, out, in).view;
   std::vector<float> x(size_t(n * in)), y(size_t(n * out));
   std::mt19937 rng(2);
   std::normal_distribution<float> dist;
   for (auto& v : x) v = dist(rng);
   for (auto _ : state) {
-    matmul(w.view, x.data(), n, y.data());
+    matmul(view, x.data(), n, y.data());
     benchmark::DoNotOptimize(y.data());
   }
   const double iters = double(state.iterations());
-  state.counters["GB/s"] = benchmark::Counter(double(w.view.nbytes) * iters / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GB/s"] = benchmark::Counter(double(view.nbytes) * iters / 1e9, benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(out) * double(in) * double(n) * iters / 1e9,
                                                  benchmark::Counter::kIsRate);
   state.counters["threads"] = num_threads();
@@ -102,21 +124,21 @@ void BM_TrainGemm(benchmark::State& state, bool bf16, int64_t m, int64_t n, int6
 // All weight products of a Qwen2.5-0.5B forward pass (24 layers of q, k, v, o, gate, up, down
 // with distinct weights, then the 151936-row head for the last token): tokens/s with matmuls
 // only, the ceiling for `sputnik bench` (issue 2, point 6). n = 1 is decode, 512 a prompt.
-void BM_Qwen05(benchmark::State& state, DType t, int64_t n) {
+void BM_Qwen05(benchmark::State& state, DType t, int64_t n, bool tiles = false) {
   set_num_threads(bench_threads());
   const std::pair<int64_t, int64_t> shapes[] = {{896, 896}, {128, 896}, {128, 896}, {896, 896},
                                                 {4864, 896}, {4864, 896}, {896, 4864}};
   // One buffer per distinct shape, 24 layers' worth of rows, so decode streams ~all weights.
   std::vector<const TensorView*> views;
-  static std::map<int, std::vector<TensorView>> layer_views;
-  auto& lv = layer_views[int(t)];
+  static std::map<std::pair<int, bool>, std::vector<TensorView>> layer_views;
+  auto& lv = layer_views[{int(t), tiles}];
   if (lv.empty()) {
     for (auto [out, in] : shapes) {
       const TensorView& big = weight(t, out * 24, in).view;
-      for (int l = 0; l < 24; ++l) lv.push_back(big.slice(out * l, out));
+      for (int l = 0; l < 24; ++l) lv.push_back(tiles ? tiled(big.slice(out * l, out)) : big.slice(out * l, out));
     }
   }
-  const TensorView& head = weight(t, 151936, 896).view;
+  const TensorView& head = tiles ? tiled(weight(t, 151936, 896).view) : weight(t, 151936, 896).view;
   std::vector<float> x(static_cast<size_t>(n * 4864)), y(static_cast<size_t>(n * 4864));
   std::mt19937 rng(2);
   std::normal_distribution<float> dist;
@@ -133,12 +155,14 @@ void BM_Qwen05(benchmark::State& state, DType t, int64_t n) {
 
 void register_all() {
   for (DType t : {DType::Q8_0, DType::Q4_0})
-    for (int64_t n : {1, 512}) {
-      const std::string name = std::string("Qwen05/") + std::string(dtype_name(t)) + (n == 1 ? "/decode" : "/prefill512");
-      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { BM_Qwen05(s, t, n); })
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
-    }
+    for (int64_t n : {1, 512})
+      for (bool tiles : {false, true}) {
+        const std::string name = std::string("Qwen05/") + std::string(dtype_name(t)) +
+                                 (n == 1 ? "/decode" : "/prefill512") + (tiles ? "/tiles" : "");
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { BM_Qwen05(s, t, n, tiles); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+      }
   for (bool bf16 : {false, true})
     for (auto [n, k] : {std::pair<int64_t, int64_t>{256, 256}, {1024, 384}, {4096, 256}}) {
       const std::string name = std::string("TrainGEMM/") + (bf16 ? "bf16/" : "f32/") + "2048x" + std::to_string(n) +
@@ -156,6 +180,11 @@ void register_all() {
         const std::string name = std::string(n == 1 ? "GEMV/" : "GEMM/") + std::string(dtype_name(t)) + "/" +
                                  std::to_string(in) + "x" + std::to_string(out) + "/n" + std::to_string(n);
         auto* b = benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { BM_Matmul(s, t, out, in, n); });
+        b->UseRealTime()->Unit(benchmark::kMillisecond);
+        if (n > 1) b->MinTime(1.0);
+        if (t != DType::Q8_0 && t != DType::Q4_0) continue;
+        b = benchmark::RegisterBenchmark((name + "/tiles").c_str(),
+                                         [=](benchmark::State& s) { BM_Matmul(s, t, out, in, n, true); });
         b->UseRealTime()->Unit(benchmark::kMillisecond);
         if (n > 1) b->MinTime(1.0);
       }
