@@ -105,6 +105,9 @@ bool unpack_group_rows(const TensorView& w, int64_t row, int64_t count, GroupRow
   const bool q8 = w.dtype == DType::Q8_0;
   if (!q8 && w.dtype != DType::Q4_0) return false;
   const int64_t k = w.cols(), kq = padded_kq(padded_k(k)), ng = kq / 16;
+  const bool avx512 = active_isa() == Isa::Avx512;
+  const bool tiled = w.layout == Layout::Tiles16;
+  if (tiled && !(avx512 && k % 128 == 0 && row % 16 == 0)) return false;
   g.count = count;
   g.kq = kq;
   g.has_bias = false;  // bias is then never read
@@ -113,9 +116,13 @@ bool unpack_group_rows(const TensorView& w, int64_t row, int64_t count, GroupRow
   g.bias.resize(size_t(count * ng));
   static thread_local std::vector<uint16_t> bits;
   bits.resize(size_t(k / 32));
-  const bool avx512 = active_isa() == Isa::Avx512;
   const size_t row_bytes = w.row_bytes();
-  for (int64_t i = 0; i < count; ++i) {
+  int64_t i = 0;
+  if (tiled)
+    for (; i + 16 <= count && row + i + 16 <= w.row_major_from(); i += 16)
+      unpack_tile_avx512(reinterpret_cast<const uint8_t*>(w.data) + size_t(row + i) * row_bytes, q8, k,
+                         g.q.data() + i * kq / 4, kq / 4, g.scale.data() + i * ng, ng);
+  for (; i < count; ++i) {  // row-major rows (for Tiles16, those past the last tile)
     const auto* p = reinterpret_cast<const uint8_t*>(w.data) + size_t(row + i) * row_bytes;
     // scale + nb .. scale + 2·nb holds the block scales before they are spread (nb ≤ ng / 2).
     if (q8) unpack_group_row<true>(p, k, kq, g.q.data() + i * kq / 4, g.scale.data() + i * ng, bits.data(), avx512);
@@ -154,11 +161,13 @@ void prefill_block_avx512(const TensorView& w, int64_t r, int64_t count, const G
   static thread_local Rows rows;
   static thread_local GroupRows grows;
   static thread_local std::vector<std::byte> untiled;
-  if (w.layout == Layout::Tiles16) {
-    SPUTNIK_CHECK(unpack_group_rows(row_major_rows(w, r, count, untiled), 0, count, grows));
-  } else if (!unpack_group_rows(w, r, count, grows)) {
-    unpack_rows(w, r, count, /*offset128=*/true, rows);
-    to_group_rows(rows, grows);
+  if (!unpack_group_rows(w, r, count, grows)) {
+    if (w.layout == Layout::Tiles16) {
+      SPUTNIK_CHECK(unpack_group_rows(row_major_rows(w, r, count, untiled), 0, count, grows));
+    } else {
+      unpack_rows(w, r, count, /*offset128=*/true, rows);
+      to_group_rows(rows, grows);
+    }
   }
   dot_group_avx512(grows, a, y, ldy);
 }

@@ -43,13 +43,18 @@ struct GroupActs {
 void to_group_rows(const Rows& r, GroupRows& g);
 // Rows [row, row+count) of a Q8_0 or Q4_0 tensor straight from the stored blocks into the
 // group-major form (what unpack_rows + to_group_rows give, in one pass of 32-bit moves: at MoE
-// prefill each expert sees few tokens, and the two-step unpack was ~13% of the time). False for
-// other dtypes.
+// prefill each expert sees few tokens, and the two-step unpack was ~13% of the time). Tiles16
+// tensors too, from whole tiles when row % 16 == 0 and k % 128 == 0 on AVX-512. False for
+// other dtypes and other tiled cases.
 bool unpack_group_rows(const TensorView& w, int64_t row, int64_t count, GroupRows& g);
 // AVX-512 form of that unpack for one super-group: 8 stored blocks (or the first 4 when
 // `half`, a trailing 128-value half super-group) -> its 4 vectors of 16 (8) pieces at q,
 // vector s at q + 16·s (q + 8·s). Only on CPUs with AVX-512 (BW, F).
 void unpack_supergroup_avx512(const uint8_t* blocks, bool q8, bool half, int32_t* q);
+// The same for one tile of a Tiles16 Q8_0/Q4_0 matrix (kernels/tiles.h) with k % 128 == 0: its
+// 16 rows into q + i·ldq (kq = k quads/4 each) and their group scales into scale + i·ldscale.
+void unpack_tile_avx512(const uint8_t* tile, bool q8, int64_t k, int32_t* q, int64_t ldq, float* scale,
+                        int64_t ldscale);
 void to_group_acts(const Acts& a, GroupActs& g);
 
 void dot_group_avx512(const GroupRows& r, const GroupActs& a, float* y, int64_t ldy);

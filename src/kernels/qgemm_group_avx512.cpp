@@ -197,4 +197,84 @@ void unpack_supergroup_avx512(const uint8_t* blocks, bool q8, bool half, int32_t
   else unpack_supergroup<false>(blocks, half, q);
 }
 
+namespace {
+
+// r[j] lane i -> r[i] lane j for 16 vectors of 16 dwords (unpacks within 128-bit lanes, then
+// 128-bit lane shuffles).
+inline void transpose16x16(__m512i (&r)[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  __m512i u[16];  // u[4a + m], 128-bit lane L: column 4L + m of rows 4a..4a+3
+  for (int i = 0; i < 16; i += 4) {
+    u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  for (int m = 0; m < 4; ++m) {
+    const __m512i a0 = _mm512_shuffle_i32x4(u[m], u[4 + m], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512i a1 = _mm512_shuffle_i32x4(u[m], u[4 + m], _MM_SHUFFLE(3, 2, 3, 2));
+    const __m512i b0 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], _MM_SHUFFLE(1, 0, 1, 0));
+    const __m512i b1 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], _MM_SHUFFLE(3, 2, 3, 2));
+    r[m] = _mm512_shuffle_i32x4(a0, b0, _MM_SHUFFLE(2, 0, 2, 0));
+    r[4 + m] = _mm512_shuffle_i32x4(a0, b0, _MM_SHUFFLE(3, 1, 3, 1));
+    r[8 + m] = _mm512_shuffle_i32x4(a1, b1, _MM_SHUFFLE(2, 0, 2, 0));
+    r[12 + m] = _mm512_shuffle_i32x4(a1, b1, _MM_SHUFFLE(3, 1, 3, 1));
+  }
+}
+
+template <bool kQ8>
+void unpack_tile(const uint8_t* tile, int64_t k, int32_t* q, int64_t ldq, float* scale, int64_t ldscale) {
+  constexpr int64_t kBlock = kQ8 ? 544 : 288;
+  const int64_t nb = k / 32, full = k / 256;
+  const __m512i low = _mm512_set1_epi8(0x0F), bias = _mm512_set1_epi8(0x78);  // nibble − 8 + 128
+  // Piece s of the groups of blocks [b0, b0 + blocks): vector j = 2·(b − b0) + h holds group
+  // 2b + h (lanes = rows), so after the transpose row i's vector is its pieces in group order.
+  auto pieces = [&](int64_t b0, int blocks, int s, __m512i (&v)[16]) {
+    for (int j = 0; j < 16; ++j) v[j] = _mm512_setzero_si512();
+    for (int bb = 0; bb < blocks; ++bb) {
+      const uint8_t* blk = tile + (b0 + bb) * kBlock + 32;
+      if constexpr (kQ8) {
+        v[2 * bb] = _mm512_loadu_si512(blk + 64 * s);
+        v[2 * bb + 1] = _mm512_loadu_si512(blk + 64 * (4 + s));
+      } else {
+        const __m512i c = _mm512_loadu_si512(blk + 64 * s);
+        v[2 * bb] = _mm512_add_epi8(_mm512_and_si512(c, low), bias);
+        v[2 * bb + 1] = _mm512_add_epi8(_mm512_and_si512(_mm512_srli_epi16(c, 4), low), bias);
+      }
+    }
+  };
+  __m512i v[16];
+  for (int64_t G = 0; G < full; ++G)
+    for (int s = 0; s < 4; ++s) {
+      pieces(8 * G, 8, s, v);
+      transpose16x16(v);
+      for (int i = 0; i < 16; ++i) _mm512_storeu_si512(q + i * ldq + 64 * G + 16 * s, v[i]);
+    }
+  if (nb > 8 * full) {  // the trailing half super-group: 8 groups, vectors of 8 pieces
+    for (int s = 0; s < 4; ++s) {
+      pieces(8 * full, 4, s, v);
+      transpose16x16(v);
+      for (int i = 0; i < 16; ++i)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i * ldq + 64 * full + 8 * s), _mm512_castsi512_si256(v[i]));
+    }
+  }
+  alignas(64) float f[16];
+  for (int64_t b = 0; b < nb; ++b) {
+    _mm512_store_ps(f, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + b * kBlock))));
+    for (int i = 0; i < 16; ++i) scale[i * ldscale + 2 * b] = scale[i * ldscale + 2 * b + 1] = f[i];
+  }
+}
+
+}  // namespace
+
+void unpack_tile_avx512(const uint8_t* tile, bool q8, int64_t k, int32_t* q, int64_t ldq, float* scale,
+                        int64_t ldscale) {
+  if (q8) unpack_tile<true>(tile, k, q, ldq, scale, ldscale);
+  else unpack_tile<false>(tile, k, q, ldq, scale, ldscale);
+}
+
 }  // namespace sputnik::qg

@@ -149,7 +149,9 @@ TEST_P(MatmulTest, ThreadCountDoesNotChangeResults) {
 // decode kernels, the rows past the last tile, prefill and the other ISAs through untiling.
 TEST(Matmul, TiledWeightsMatchDoubleReferenceOnEveryPath) {
   for (DType t : {DType::Q8_0, DType::Q4_0}) {
-    for (auto [out, in] : std::vector<std::pair<int64_t, int64_t>>{{37, 96}, {48, 224}, {16, 32}, {203, 512}}) {
+    // 384 = 1.5 super-groups of 256 (a trailing half); 512 and 384 take whole tiles straight to
+    // the prefill layout (unpack_tile_avx512), the others untile rows first.
+    for (auto [out, in] : std::vector<std::pair<int64_t, int64_t>>{{37, 96}, {48, 224}, {16, 32}, {203, 512}, {40, 384}}) {
       const Weight w = make_weight(t, out, in, uint32_t(out * 17 + in));
       std::vector<std::byte> tiled_bytes(w.view.nbytes);
       ASSERT_TRUE(can_tile(w.view));
@@ -177,6 +179,12 @@ TEST(Matmul, TiledWeightsMatchDoubleReferenceOnEveryPath) {
         }
         set_isa_cap(Isa::Avx512);
         set_matmul_exact(false);
+        if (n > qg::kMaxFusedN) {  // prefill unpacks tiles into exactly what the stored rows give
+          std::vector<float> a(size_t(n * out)), b(size_t(n * out));
+          matmul(w.view, x.data(), n, a.data());
+          matmul(tiled, x.data(), n, b.data());
+          EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * 4), 0) << dtype_name(t) << " " << out << "x" << in;
+        }
         // Thread count does not change results; one and two threads, bit for bit.
         std::vector<float> y1(size_t(n * out)), y2(size_t(n * out));
         set_num_threads(1);
