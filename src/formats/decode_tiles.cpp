@@ -88,6 +88,7 @@ void tile_for_decode(WeightStore& store, const std::function<void(const std::str
     store.replace(std::move(moved));
     on_tensor(n, src.nbytes);
   }
+  store.decode_tiles = true;
   // Pages shared by two tensors were kept by each release; none is read any more.
   for (const auto& f : store.files()) f->release(0, f->size());
 }

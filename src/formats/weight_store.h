@@ -39,6 +39,9 @@ class WeightStore {
   void replace(TensorView view);
 
   std::string source;  // folder or file it was loaded from, for error messages
+  // Set when the loader moved the matrices into the decode kernels' tiles
+  // (formats/decode_tiles.h): models then tile the matrices they derive at load too.
+  bool decode_tiles = false;
   // Model hyper-parameters: the HF config.json, or for GGUF an equivalent object built from
   // the file's metadata (see formats/gguf_config.h).
   nlohmann::json config;

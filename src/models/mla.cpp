@@ -11,6 +11,7 @@
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
 #include "kernels/quant.h"
+#include "kernels/tiles.h"
 #include "models/mlp.h"
 
 namespace sputnik {
@@ -18,6 +19,35 @@ namespace sputnik {
 DType Mla::absorbed_key_dtype(DType kv_b, int64_t nope) {
   if (!dtype_is_quantized(kv_b)) return kv_b;
   return nope % 32 == 0 ? DType::Q8_0 : DType::F32;
+}
+
+// The per-head W_UK^T and W_UV products of decode read like any weight matrix: in tiles when
+// the store's matrices are (they are slices of kv_b_proj, which the loader leaves row-major,
+// or re-quantized copies; row by row they were ~4% of V2-Lite decode). W_UK^T in k_b_owned_
+// is tiled where it lies; views into the store get tiled copies.
+void Mla::tile_per_head_matrices() {
+  size_t copies = 0;
+  for (auto* heads : {&k_b_, &v_b_})
+    for (const TensorView& t : *heads)
+      if (can_tile(t) && !(t.data >= k_b_owned_.data() && t.data < k_b_owned_.data() + k_b_owned_.size()))
+        copies += t.nbytes;
+  tiled_owned_.resize(copies);
+  std::byte* next = tiled_owned_.data();
+  std::vector<std::byte> tmp;
+  for (auto* heads : {&k_b_, &v_b_})
+    for (TensorView& t : *heads) {
+      if (!can_tile(t)) continue;
+      const bool owned = t.data >= k_b_owned_.data() && t.data < k_b_owned_.data() + k_b_owned_.size();
+      tmp.resize(t.nbytes);
+      tile_rows(t, 0, t.rows() / 16, tmp.data());
+      const size_t tail = size_t(t.rows() / 16 * 16) * t.row_bytes();
+      std::memcpy(tmp.data() + tail, t.data + tail, t.nbytes - tail);
+      std::byte* dst = owned ? k_b_owned_.data() + (t.data - k_b_owned_.data()) : next;
+      if (!owned) next += t.nbytes;
+      std::memcpy(dst, tmp.data(), t.nbytes);
+      t.data = dst;
+      t.layout = Layout::Tiles16;
+    }
 }
 
 Mla::Mla(const WeightStore& ws, const std::string& prefix, const ModelConfig& c) : c_(&c) {
@@ -95,6 +125,8 @@ Mla::Mla(const WeightStore& ws, const std::string& prefix, const ModelConfig& c)
       v_b_.push_back(as_matrix(vb.slice(h, 1), vd, lora));
     }
   }
+
+  if (ws.decode_tiles) tile_per_head_matrices();
 
   RopeParams rp;
   rp.dim = rope;

@@ -37,6 +37,8 @@ class Mla {
   std::vector<float> kv_a_norm_;
   std::vector<std::byte> k_b_owned_;     // W_UK^T per head, re-laid out at load: [heads][kv_lora][nope]
   std::vector<TensorView> k_b_, v_b_;    // per head: [kv_lora, nope] and [v_head, kv_lora]
+  std::vector<std::byte> tiled_owned_;   // tiled copies of store-backed k_b_/v_b_ (decode tiles)
+  void tile_per_head_matrices();
   Linear o_;
   Rope rope_;
   float scale_ = 1.0f;

@@ -39,6 +39,8 @@ std::vector<float> load_vector(const WeightStore& ws, const std::string& name, i
 TensorView as_matrix(TensorView t, int64_t rows, int64_t cols) {
   if (rows * cols != t.numel())
     fail("tensor '{}' of shape {} cannot be viewed as [{}, {}]", t.name, t.shape_string(), rows, cols);
+  if (t.layout != Layout::RowMajor && (rows != t.rows() || cols != t.cols()))
+    fail("tensor '{}' is stored in tiles of its rows and cannot be viewed as [{}, {}]", t.name, rows, cols);
   t.shape = {rows, cols};
   return t;
 }

@@ -61,6 +61,10 @@ TEST_P(DecodeTiles, SameLogitsAsTheStoredLayout) {
     config["kv_lora_rank"] = 32;
     config["moe_intermediate_size"] = 32;
     config["tie_word_embeddings"] = false;
+    // Per-head W_UK^T [kv_lora, nope] (re-quantized Q8_0) and W_UV [v_head, kv_lora] of whole
+    // tiles, which Mla tiles too.
+    config["qk_nope_head_dim"] = 32;
+    config["v_head_dim"] = 32;
   }
   WeightStore hf;
   test::make_tiny(hf, config, 7);
@@ -85,15 +89,21 @@ TEST_P(DecodeTiles, SameLogitsAsTheStoredLayout) {
     EXPECT_EQ(t.nbytes, s.nbytes) << name;
     if (t.layout == Layout::Tiles16) ++n_tiled;
     // Sliced per head (MLA) or only looked up: never tiled.
-    if (name.find("kv_b_proj") != std::string::npos || name == "model.embed_tokens.weight")
+    if (name.find("kv_b_proj") != std::string::npos || name == "model.embed_tokens.weight") {
       EXPECT_EQ(t.layout == Layout::Tiles16, tiles && name == "model.embed_tokens.weight" && !tiled->contains("lm_head.weight"))
           << name;
+    }
   }
-  if (tiles) EXPECT_GT(n_tiled, 8);
-  else EXPECT_EQ(n_tiled, 0);
+  if (tiles) {
+    EXPECT_GT(n_tiled, 8);
+  } else {
+    EXPECT_EQ(n_tiled, 0);
+  }
 
   const Logits a = run(stored), b = run(tiled);
-  if (std::string(arch) == "qwen2") EXPECT_EQ(a.prefill, b.prefill);
+  if (std::string(arch) == "qwen2") {
+    EXPECT_EQ(a.prefill, b.prefill);
+  }
   auto close = [](const std::vector<float>& x, const std::vector<float>& y, const std::string& what) {
     float diff = 0, scale = 0;
     for (size_t i = 0; i < x.size(); ++i) {
