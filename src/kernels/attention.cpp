@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/cpu.h"
 #include "kernels/activation.h"
+#include "kernels/attention_isa.h"
 #include "kernels/matmul.h"
 
 namespace sputnik {
@@ -16,6 +18,11 @@ void attend_causal(const float* q, int64_t ldq, int64_t m, int64_t first_pos, in
   // Reused per thread: 64 × 512 floats is exactly glibc's initial mmap threshold, so a fresh
   // vector per call was an mmap, page faults and munmap every time.
   static thread_local std::vector<float> scores;
+  if (m == 1 && active_isa() == Isa::Avx512) {  // decode: no BLAS call overhead
+    scores.resize(size_t(first_pos + 1));
+    attend_one_avx512(q, dk, first_pos + 1, k, ldk, v, ldv, dv, scale, scores.data(), out);
+    return;
+  }
   for (int64_t i0 = 0; i0 < m; i0 += kChunk) {
     const int64_t rows = std::min(kChunk, m - i0), keys = first_pos + i0 + rows;
     scores.resize(size_t(rows * keys));

@@ -9,7 +9,8 @@ namespace sputnik {
 
 // Query i (row i of q, ldq apart) sits at position first_pos + i and sees keys [0, first_pos+i].
 // out[i, :dv] (ldo apart) = sum_j softmax_j(scale * q_i·k_j) v_j. Runs on the calling thread
-// (callers parallelize over heads and sequences); scores go through BLAS in query chunks.
+// (callers parallelize over heads and sequences); scores go through BLAS in query chunks, a
+// single query (decode) through AVX-512 loops where the CPU has them.
 void attend_causal(const float* q, int64_t ldq, int64_t m, int64_t first_pos, int64_t dk,
                    const float* k, int64_t ldk, const float* v, int64_t ldv, int64_t dv,
                    float scale, float* out, int64_t ldo);

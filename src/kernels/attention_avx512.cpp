@@ -1,0 +1,51 @@
+// One query against its keys (decode) without BLAS: through sgemm, the two products of each
+// head were two library calls per head per layer (672 a token for Qwen2.5-0.5B), whose fixed
+// cost was most of the attention time at short contexts.
+#pragma GCC diagnostic ignored "-Wuninitialized"  // _mm512_setzero_* in GCC 12 headers
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include "kernels/activation.h"
+#include "kernels/attention_isa.h"
+
+namespace sputnik {
+
+void attend_one_avx512(const float* q, int64_t dk, int64_t keys, const float* k, int64_t ldk, const float* v,
+                       int64_t ldv, int64_t dv, float scale, float* scores, float* out) {
+  const __mmask16 ktail = __mmask16((1u << (dk % 16)) - 1);
+  for (int64_t j = 0; j < keys; ++j) {
+    const float* kj = k + j * ldk;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    int64_t d = 0;
+    for (; d + 32 <= dk; d += 32) {
+      a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(kj + d), a0);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d + 16), _mm512_loadu_ps(kj + d + 16), a1);
+    }
+    for (; d + 16 <= dk; d += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + d), _mm512_loadu_ps(kj + d), a0);
+    if (d < dk) a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(ktail, q + d), _mm512_maskz_loadu_ps(ktail, kj + d), a1);
+    scores[j] = scale * _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+  }
+  softmax(scores, keys);
+  const __mmask16 vtail = __mmask16((1u << (dv % 16)) - 1);
+  for (int64_t d = 0; d < dv; d += 64) {
+    // 64 output values at a time in registers, every key's row slice added in.
+    const int64_t width = dv - d < 64 ? dv - d : 64;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t j = 0; j < keys; ++j) {
+      const __m512 p = _mm512_set1_ps(scores[j]);
+      const float* vj = v + j * ldv + d;
+      for (int c = 0; c < 4; ++c) {
+        const int64_t at = 16 * c;
+        if (at + 16 <= width) acc[c] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + at), acc[c]);
+        else if (at < width) acc[c] = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(vtail, vj + at), acc[c]);
+      }
+    }
+    for (int c = 0; c < 4; ++c) {
+      const int64_t at = 16 * c;
+      if (at + 16 <= width) _mm512_storeu_ps(out + d + at, acc[c]);
+      else if (at < width) _mm512_mask_storeu_ps(out + d + at, vtail, acc[c]);
+    }
+  }
+}
+
+}  // namespace sputnik
