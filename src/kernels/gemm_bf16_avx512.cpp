@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "kernels/gemm_bf16.h"
+#include "kernels/transpose_avx512.h"
 
 namespace sputnik::bf {
 namespace {
@@ -43,33 +44,6 @@ inline __m512i pair16(__m512 r0, __m512 r1) {
   return _mm512_mask_blend_epi16(0xAAAAAAAA, _mm512_srli_epi32(round_hi(r0), 16), round_hi(r1));
 }
 
-// In place: r[j] becomes column j of the 16×16 matrix of 32-bit values whose rows were r[0..15].
-inline void transpose16(__m512i (&r)[16]) {
-  __m512i t[16];
-  // Within each 128-bit lane: pairs of rows interleaved (32-bit), then pairs of pairs (64-bit),
-  // after which r[4g + j] lane L holds column 4L + j restricted to rows 4g..4g+3.
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-  }
-  for (int j = 0; j < 4; ++j) {
-    const __m512i a = _mm512_shuffle_i32x4(r[j], r[4 + j], 0x44);  // lanes 0,1 of each
-    const __m512i b = _mm512_shuffle_i32x4(r[j], r[4 + j], 0xEE);  // lanes 2,3 of each
-    const __m512i c = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0x44);
-    const __m512i d = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0xEE);
-    t[j] = _mm512_shuffle_i32x4(a, c, 0x88);
-    t[4 + j] = _mm512_shuffle_i32x4(a, c, 0xDD);
-    t[8 + j] = _mm512_shuffle_i32x4(b, d, 0x88);
-    t[12 + j] = _mm512_shuffle_i32x4(b, d, 0xDD);
-  }
-  for (int i = 0; i < 16; ++i) r[i] = t[i];
-}
 
 // One tile of up to kMr rows × 32 columns of C (masks m0, m1 select the columns present).
 // kStrips: A is a strip ([pairs][kMr] words), else rows of `stride` words.
@@ -156,7 +130,7 @@ void pack_b_panels_avx512(bool trans_b, int64_t k, int64_t n, const float* b, in
           const int64_t j = q * kNr + h + jj;
           w[jj] = j < n ? words32(b + j * ldb + 2 * p0, k - 2 * p0) : _mm512_setzero_si512();
         }
-        transpose16(w);
+        transpose16x16(w);
         for (int64_t t = 0; t < 16 && p0 + t < pairs; ++t)
           _mm512_storeu_si512(out + (q * pairs + p0 + t) * kNr + h, w[t]);
       }

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "kernels/qgemm_group.h"
+#include "kernels/transpose_avx512.h"
 
 namespace sputnik::qg {
 namespace {
@@ -198,33 +199,6 @@ void unpack_supergroup_avx512(const uint8_t* blocks, bool q8, bool half, int32_t
 }
 
 namespace {
-
-// r[j] lane i -> r[i] lane j for 16 vectors of 16 dwords (unpacks within 128-bit lanes, then
-// 128-bit lane shuffles).
-inline void transpose16x16(__m512i (&r)[16]) {
-  __m512i t[16];
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-  }
-  __m512i u[16];  // u[4a + m], 128-bit lane L: column 4L + m of rows 4a..4a+3
-  for (int i = 0; i < 16; i += 4) {
-    u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-    u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-    u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-    u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-  }
-  for (int m = 0; m < 4; ++m) {
-    const __m512i a0 = _mm512_shuffle_i32x4(u[m], u[4 + m], _MM_SHUFFLE(1, 0, 1, 0));
-    const __m512i a1 = _mm512_shuffle_i32x4(u[m], u[4 + m], _MM_SHUFFLE(3, 2, 3, 2));
-    const __m512i b0 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], _MM_SHUFFLE(1, 0, 1, 0));
-    const __m512i b1 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], _MM_SHUFFLE(3, 2, 3, 2));
-    r[m] = _mm512_shuffle_i32x4(a0, b0, _MM_SHUFFLE(2, 0, 2, 0));
-    r[4 + m] = _mm512_shuffle_i32x4(a0, b0, _MM_SHUFFLE(3, 1, 3, 1));
-    r[8 + m] = _mm512_shuffle_i32x4(a1, b1, _MM_SHUFFLE(2, 0, 2, 0));
-    r[12 + m] = _mm512_shuffle_i32x4(a1, b1, _MM_SHUFFLE(3, 1, 3, 1));
-  }
-}
 
 template <bool kQ8>
 void unpack_tile(const uint8_t* tile, int64_t k, int32_t* q, int64_t ldq, float* scale, int64_t ldscale) {

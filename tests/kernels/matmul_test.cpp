@@ -81,8 +81,30 @@ void check(const Reference& ref, const std::vector<float>& y, int64_t out, bool 
   EXPECT_EQ(bad, 0) << what;
 }
 
-const DType kTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
 const Isa kIsas[] = {Isa::Scalar, Isa::Avx2, Isa::Avx512};
+
+// matmul(view) (w's weights, maybe in another layout) for n activation rows on every ISA path,
+// exact and with quantized activations, against the double reference of w.
+void check_every_path(const TensorView& view, const Weight& w, const std::vector<float>& x, int64_t n,
+                      const std::string& label) {
+  const int64_t out = w.view.rows(), in = w.view.cols();
+  const Reference ref = reference(w, x, n);
+  for (Isa isa : kIsas) {
+    if (isa > best_isa()) continue;
+    set_isa_cap(isa);
+    for (bool exact : {false, true}) {
+      set_matmul_exact(exact);
+      std::vector<float> y(size_t(n * out), NAN);
+      matmul(view, x.data(), n, y.data());
+      const std::string what = label + std::string(dtype_name(w.view.dtype)) + " " + std::to_string(out) + "x" +
+                               std::to_string(in) + " n=" + std::to_string(n) + " " + std::string(isa_name(isa)) +
+                               (exact ? " exact" : "");
+      check(ref, y, out, dtype_is_quantized(w.view.dtype) && !exact, what);
+    }
+  }
+}
+
+const DType kTypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K};
 
 class MatmulTest : public ::testing::TestWithParam<DType> {
  protected:
@@ -107,20 +129,7 @@ TEST_P(MatmulTest, MatchesDoubleReferenceOnEveryPath) {
     const Weight w = make_weight(t, out, in, uint32_t(out * 131 + in));
     for (int64_t n : {1, 3, 17, 64}) {
       const auto x = make_acts(n, in, uint32_t(n * 7 + in));
-      const Reference ref = reference(w, x, n);
-      for (Isa isa : kIsas) {
-        if (isa > best_isa()) continue;
-        set_isa_cap(isa);
-        for (bool exact : {false, true}) {
-          set_matmul_exact(exact);
-          std::vector<float> y(size_t(n * out), NAN);
-          matmul(w.view, x.data(), n, y.data());
-          const std::string what = std::string(dtype_name(t)) + " " + std::to_string(out) + "x" + std::to_string(in) +
-                                   " n=" + std::to_string(n) + " " + std::string(isa_name(isa)) +
-                                   (exact ? " exact" : "");
-          check(ref, y, out, dtype_is_quantized(t) && !exact, what);
-        }
-      }
+      check_every_path(w.view, w, x, n, "");
     }
   }
 }
@@ -163,20 +172,7 @@ TEST(Matmul, TiledWeightsMatchDoubleReferenceOnEveryPath) {
       tiled.layout = Layout::Tiles16;
       for (int64_t n : {1, 3, 4, 17, 64}) {
         const auto x = make_acts(n, in, uint32_t(n * 5 + in));
-        const Reference ref = reference(w, x, n);
-        for (Isa isa : kIsas) {
-          if (isa > best_isa()) continue;
-          set_isa_cap(isa);
-          for (bool exact : {false, true}) {
-            set_matmul_exact(exact);
-            std::vector<float> y(size_t(n * out), NAN);
-            matmul(tiled, x.data(), n, y.data());
-            const std::string what = std::string("tiled ") + std::string(dtype_name(t)) + " " + std::to_string(out) + "x" +
-                                     std::to_string(in) + " n=" + std::to_string(n) + " " + std::string(isa_name(isa)) +
-                                     (exact ? " exact" : "");
-            check(ref, y, out, !exact, what);
-          }
-        }
+        check_every_path(tiled, w, x, n, "tiled ");
         set_isa_cap(Isa::Avx512);
         set_matmul_exact(false);
         if (n > qg::kMaxFusedN) {  // prefill unpacks tiles into exactly what the stored rows give
