@@ -71,13 +71,7 @@ const TensorView& tiled(const TensorView& v) {
   const size_t total = (v.nbytes + kHuge - 1) / kHuge * kHuge;
   w.bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(kHuge, total)));
   madvise(w.bytes.get(), total, MADV_HUGEPAGE);
-  auto* dst = reinterpret_cast<std::byte*>(w.bytes.get());
-  tile_rows(v, 0, v.rows() / 16, dst);
-  const size_t tail = size_t(v.rows() / 16 * 16) * v.row_bytes();  // rows past the last tile
-  std::memcpy(dst + tail, v.data + tail, v.nbytes - tail);
-  w.view = v;
-  w.view.data = dst;
-  w.view.layout = Layout::Tiles16;
+  w.view = tile_into(v, reinterpret_cast<std::byte*>(w.bytes.get()));
   return cache.emplace(v.data, std::move(w)).first->second.view;
 }
 

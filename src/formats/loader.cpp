@@ -25,7 +25,7 @@ void finish_gguf(WeightStore& store, const LoadOptions& options) {
   const size_t page = size_t(sysconf(_SC_PAGESIZE));
   auto on_tensor = [&](const std::string& name, uint64_t bytes) {
     const TensorView& t = store.get(name);
-    if (options.prefetch && t.layout == Layout::RowMajor) {
+    if (options.prefetch && !store.decode_tiles) {  // moved tensors are resident already
       volatile std::byte sink{};
       for (size_t off = 0; off < t.nbytes; off += page) sink = t.data[off];
       (void)sink;

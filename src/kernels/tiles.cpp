@@ -53,6 +53,16 @@ void tile_rows(const TensorView& w, int64_t t0, int64_t t1, std::byte* dst) {
   }
 }
 
+TensorView tile_into(const TensorView& w, std::byte* dst) {
+  tile_rows(w, 0, w.rows() / kTile, dst);
+  const size_t tail = size_t(w.rows() / kTile * kTile) * w.row_bytes();
+  std::memcpy(dst + tail, w.data + tail, w.nbytes - tail);
+  TensorView t = w;
+  t.data = dst;
+  t.layout = Layout::Tiles16;
+  return t;
+}
+
 void untile_rows(const TensorView& w, int64_t row, int64_t count, std::byte* out) {
   SPUTNIK_CHECK(row >= 0 && count >= 0 && row + count <= w.rows());
   const size_t row_bytes = w.row_bytes();

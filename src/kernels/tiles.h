@@ -26,6 +26,9 @@ namespace sputnik {
 bool can_tile(const TensorView& w);
 // Tiles [t0, t1) of the row-major w into dst, the base of a buffer laid out like w's bytes.
 void tile_rows(const TensorView& w, int64_t t0, int64_t t1, std::byte* dst);
+// All of the row-major w into dst (w.nbytes, laid out like w's bytes): its tiles, then the rows
+// past the last tile as they are. Returns the view of dst.
+TensorView tile_into(const TensorView& w, std::byte* dst);
 // Rows [row, row + count) of w, whatever its layout, as row-major stored blocks in out
 // (count · row_bytes bytes).
 void untile_rows(const TensorView& w, int64_t row, int64_t count, std::byte* out);

@@ -39,9 +39,7 @@ void Mla::tile_per_head_matrices() {
       if (!can_tile(t)) continue;
       const bool owned = t.data >= k_b_owned_.data() && t.data < k_b_owned_.data() + k_b_owned_.size();
       tmp.resize(t.nbytes);
-      tile_rows(t, 0, t.rows() / 16, tmp.data());
-      const size_t tail = size_t(t.rows() / 16 * 16) * t.row_bytes();
-      std::memcpy(tmp.data() + tail, t.data + tail, t.nbytes - tail);
+      tile_into(t, tmp.data());
       std::byte* dst = owned ? k_b_owned_.data() + (t.data - k_b_owned_.data()) : next;
       if (!owned) next += t.nbytes;
       std::memcpy(dst, tmp.data(), t.nbytes);

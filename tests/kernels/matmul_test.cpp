@@ -164,12 +164,7 @@ TEST(Matmul, TiledWeightsMatchDoubleReferenceOnEveryPath) {
       const Weight w = make_weight(t, out, in, uint32_t(out * 17 + in));
       std::vector<std::byte> tiled_bytes(w.view.nbytes);
       ASSERT_TRUE(can_tile(w.view));
-      tile_rows(w.view, 0, out / 16, tiled_bytes.data());
-      const size_t tail = size_t(out / 16 * 16) * w.view.row_bytes();
-      std::memcpy(tiled_bytes.data() + tail, w.view.data + tail, w.view.nbytes - tail);
-      TensorView tiled = w.view;
-      tiled.data = tiled_bytes.data();
-      tiled.layout = Layout::Tiles16;
+      const TensorView tiled = tile_into(w.view, tiled_bytes.data());
       for (int64_t n : {1, 3, 4, 17, 64}) {
         const auto x = make_acts(n, in, uint32_t(n * 5 + in));
         check_every_path(tiled, w, x, n, "tiled ");
@@ -198,14 +193,13 @@ TEST(Matmul, TiledRowsReadBackAsStored) {
   for (DType t : {DType::Q8_0, DType::Q4_0}) {
     const Weight w = make_weight(t, 53, 224, 3);
     std::vector<std::byte> tiled_bytes(w.view.nbytes), back(w.view.nbytes);
-    tile_rows(w.view, 0, 3, tiled_bytes.data());
-    std::memcpy(tiled_bytes.data() + 48 * w.view.row_bytes(), w.view.data + 48 * w.view.row_bytes(),
-                5 * w.view.row_bytes());
-    // The layout really moved bytes (a no-op tiling would pass the round trip).
+    const TensorView tiled = tile_into(w.view, tiled_bytes.data());
+    // The layout really moved bytes (a no-op tiling would pass the round trip); the 5 rows past
+    // the last tile stay as they were.
     EXPECT_NE(std::memcmp(tiled_bytes.data(), w.view.data, w.view.row_bytes()), 0);
-    TensorView tiled = w.view;
-    tiled.data = tiled_bytes.data();
-    tiled.layout = Layout::Tiles16;
+    EXPECT_EQ(std::memcmp(tiled_bytes.data() + 48 * w.view.row_bytes(), w.view.data + 48 * w.view.row_bytes(),
+                          5 * w.view.row_bytes()),
+              0);
     EXPECT_EQ(tiled.row_major_from(), 48);
     untile_rows(tiled, 0, 53, back.data());
     EXPECT_EQ(std::memcmp(back.data(), w.view.data, w.view.nbytes), 0) << dtype_name(t);
