@@ -45,6 +45,7 @@ void tile_for_decode(WeightStore& store, const std::function<void(const std::str
   }
   // Every tensor moves, tiled or not: a file mapped with 2 MiB pages maps a whole 2 MiB page
   // into our RSS for each small tensor read from it (norms, biases), ~150 MB for a 0.5B model.
+  store.decode_tiles = true;
   auto padded = [](size_t n) { return (n + 63) / 64 * 64; };
   size_t total = 0;
   for (const auto& n : names) total += padded(store.get(n).nbytes);
@@ -88,7 +89,6 @@ void tile_for_decode(WeightStore& store, const std::function<void(const std::str
     store.replace(std::move(moved));
     on_tensor(n, src.nbytes);
   }
-  store.decode_tiles = true;
   // Pages shared by two tensors were kept by each release; none is read any more.
   for (const auto& f : store.files()) f->release(0, f->size());
 }
