@@ -89,7 +89,8 @@ void tile_for_decode(WeightStore& store, const std::function<void(const std::str
     store.replace(std::move(moved));
     on_tensor(n, src.nbytes);
   }
-  // Pages shared by two tensors were kept by each release; none is read any more.
+  // What copies mapped again after a neighbour's release (pages shared by two tensors); none of
+  // the file is read any more.
   for (const auto& f : store.files()) f->release(0, f->size());
 }
 
