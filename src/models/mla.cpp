@@ -26,25 +26,30 @@ DType Mla::absorbed_key_dtype(DType kv_b, int64_t nope) {
 // or re-quantized copies; row by row they were ~4% of V2-Lite decode). W_UK^T in k_b_owned_
 // is tiled where it lies; views into the store get tiled copies.
 void Mla::tile_per_head_matrices() {
+  auto in_k_b_owned = [&](const TensorView& t) {
+    return t.data >= k_b_owned_.data() && t.data < k_b_owned_.data() + k_b_owned_.size();
+  };
   size_t copies = 0;
   for (auto* heads : {&k_b_, &v_b_})
     for (const TensorView& t : *heads)
-      if (can_tile(t) && !(t.data >= k_b_owned_.data() && t.data < k_b_owned_.data() + k_b_owned_.size()))
-        copies += t.nbytes;
+      if (can_tile(t) && !in_k_b_owned(t)) copies += t.nbytes;
   tiled_owned_.resize(copies);
   std::byte* next = tiled_owned_.data();
   std::vector<std::byte> tmp;
   for (auto* heads : {&k_b_, &v_b_})
     for (TensorView& t : *heads) {
       if (!can_tile(t)) continue;
-      const bool owned = t.data >= k_b_owned_.data() && t.data < k_b_owned_.data() + k_b_owned_.size();
+      if (!in_k_b_owned(t)) {
+        t = tile_into(t, next);
+        next += t.nbytes;
+        continue;
+      }
+      // In place: tiled aside, then copied over the rows it came from.
+      std::byte* dst = k_b_owned_.data() + (t.data - k_b_owned_.data());
       tmp.resize(t.nbytes);
-      tile_into(t, tmp.data());
-      std::byte* dst = owned ? k_b_owned_.data() + (t.data - k_b_owned_.data()) : next;
-      if (!owned) next += t.nbytes;
+      t = tile_into(t, tmp.data());
       std::memcpy(dst, tmp.data(), t.nbytes);
       t.data = dst;
-      t.layout = Layout::Tiles16;
     }
 }
 
