@@ -42,7 +42,7 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
   // lambda below captures this reference, never the thread_local by name.
   static thread_local qg::Acts acts_storage;
   qg::Acts& acts = acts_storage;
-  qg::quantize_acts(x, n, k, acts);
+  qg::quantize_acts(x, n, k, acts, qg::gemv_reads_tiles_only(w, n) ? qg::ActForms::Tiles : qg::ActForms::All);
   auto kernel = isa == Isa::Avx2 ? qg::dot_rows_avx2 : qg::dot_rows_scalar;
   if (isa == Isa::Avx512 && n <= qg::kMaxFusedN) {
     // About 16 chunks per thread (whole multiples of 16 rows, the cache lines of y), handed out

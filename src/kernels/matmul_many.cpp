@@ -65,7 +65,13 @@ void matmul_many(const MatmulJob* jobs, size_t count) {
         act_of[i] = j;
         break;
       }
-    if (act_of[i] == i) qg::quantize_acts(jobs[i].x, jobs[i].n, jobs[i].w->cols(), acts[i]);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (paths[i] != Path::Fused || act_of[i] != i) continue;
+    bool tiles_only = true;
+    for (size_t j = i; j < count; ++j)
+      if (paths[j] == Path::Fused && act_of[j] == i) tiles_only = tiles_only && qg::gemv_reads_tiles_only(*jobs[j].w, jobs[j].n);
+    qg::quantize_acts(jobs[i].x, jobs[i].n, jobs[i].w->cols(), acts[i], tiles_only ? qg::ActForms::Tiles : qg::ActForms::All);
   }
   // Chunks of about 1/16 of a thread's share, whole multiples of 16 rows (cache lines of y).
   const int64_t target = std::max<int64_t>(bytes / (16 * std::max(1, num_threads())), 1);

@@ -19,6 +19,16 @@ bool fused_path(const TensorView& gate, const TensorView& up, int64_t n) {
          gate.nbytes >= dtype_bytes(gate.dtype, gate.numel()) && up.nbytes >= dtype_bytes(up.dtype, up.numel());
 }
 
+// The fused decode kernels (qgemv_avx512.cpp) on both matrices, as matmul_many would pick them.
+bool decode_path(const TensorView& gate, const TensorView& up, int64_t n) {
+  const auto gemv = [&](const TensorView& w) {
+    return qg::can_unpack(w.dtype) && w.cols() % 32 == 0 &&
+           (w.dtype == DType::Q8_0 || w.dtype == DType::Q4_0 || w.cols() % 256 == 0) && w.data != nullptr &&
+           w.nbytes >= dtype_bytes(w.dtype, w.numel());
+  };
+  return active_isa() == Isa::Avx512 && !matmul_exact() && n >= 1 && n <= qg::kMaxFusedN && gemv(gate) && gemv(up);
+}
+
 }  // namespace
 
 void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x, int64_t n, float* h) {
@@ -27,6 +37,24 @@ void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x,
          up.shape_string());
   const int64_t out = gate.rows(), k = gate.cols();
   if (n <= 0 || out == 0) return;
+  if (k != 0 && decode_path(gate, up, n)) {
+    // Decode: each chunk takes the same rows of gate and up and combines them at once, so SwiGLU
+    // runs on both threads inside the products' region and no n × out up-product is stored.
+    static thread_local qg::Acts acts_storage;
+    qg::Acts& acts = acts_storage;
+    const bool tiles = qg::gemv_reads_tiles_only(gate, n) && qg::gemv_reads_tiles_only(up, n);
+    qg::quantize_acts(x, n, k, acts, tiles ? qg::ActForms::Tiles : qg::ActForms::All);
+    // About 16 chunks per thread, whole tiles of 16 rows (matmul_many's split).
+    const int64_t step = std::max<int64_t>(16, out / (16 * std::max(1, num_threads())) / 16 * 16);
+    parallel_chunks((out + step - 1) / step, [&](int64_t c) {
+      static thread_local std::vector<float> u;
+      const int64_t r0 = c * step, r1 = std::min(out, r0 + step);
+      u.resize(size_t(n * out));
+      SPUTNIK_CHECK(qg::gemv_avx512(gate, r0, r1, acts, h, out) && qg::gemv_avx512(up, r0, r1, acts, u.data(), out));
+      for (int64_t t = 0; t < n; ++t) swiglu(h + t * out + r0, u.data() + t * out + r0, r1 - r0, h + t * out + r0);
+    });
+    return;
+  }
   if (k == 0 || !fused_path(gate, up, n)) {
     // Both products in one parallel region at decode (matmul_many), as the MLP did before.
     std::vector<float> u(size_t(n * out));

@@ -44,8 +44,14 @@ struct Acts {
   std::vector<int8_t> q4;        // [n][kg·128]
   std::vector<float> q4_scale;   // [n][kg·16]
   std::vector<int32_t> q4_neg;   // [n][kg·16] −8·Σq of each block in its first lane (the q − 8 offset)
+  // False when only q, block_scale and group_neg were filled (ActForms::Tiles).
+  bool all_forms = true;
 };
-void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a);
+// What quantize_acts fills: All, or only what the Tiles16 decode kernel reads (q, block_scale,
+// group_neg), which at decode is most of the quantization's time (the sums and lane forms are
+// several passes over kp values, for a product that streams each weight byte once).
+enum class ActForms { Tiles, All };
+void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a, ActForms forms = ActForms::All);
 // One row of k values (k % 32 == 0): q, the scale d of each 32 and the Σq of each 16.
 void quantize_act_row_scalar(const float* x, int64_t k, int8_t* q, float* d, int32_t* sums16);
 void quantize_act_row_avx512(const float* x, int64_t k, int8_t* q, float* d, int32_t* sums16);
@@ -74,6 +80,9 @@ void dot_rows_avx2(const Rows& r, const Acts& a, float* y, int64_t ldy);
 constexpr int64_t kMaxFusedN = 4;
 // For Tiles16 weights (kernels/tiles.h), r0 and r1 are multiples of 16 or r1 = w.rows().
 bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy);
+// Whether gemv_avx512 reads every row of w from tiles at n activation rows, so that ActForms::Tiles
+// suffices (AVX-512, n ≤ kMaxFusedN, Tiles16 with no row-major tail).
+bool gemv_reads_tiles_only(const TensorView& w, int64_t n);
 // Tiles [t0, t1) of a Tiles16 Q8_0 or Q4_0 w: rows 16·t0 .. 16·t1 (qgemv_tiles_avx512.cpp).
 void gemv_tiles_avx512(const TensorView& w, int64_t t0, int64_t t1, const Acts& a, float* y, int64_t ldy);
 

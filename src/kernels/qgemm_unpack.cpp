@@ -137,24 +137,33 @@ void quantize_act_row_scalar(const float* x, int64_t k, int8_t* q, float* d, int
   }
 }
 
-void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
+bool gemv_reads_tiles_only(const TensorView& w, int64_t n) {
+  return active_isa() == Isa::Avx512 && n >= 1 && n <= kMaxFusedN && w.layout == Layout::Tiles16 &&
+         w.rows() % 16 == 0;
+}
+
+void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a, ActForms forms) {
   SPUTNIK_CHECK(k % 32 == 0);
   const int64_t kp = padded_k(k), ng = padded_groups(kp), kb = kp / 32;
+  const bool all = forms == ActForms::All;
   a.n = n;
   a.k = k;
   a.kp = kp;
   a.ng = ng;
   a.kb = kb;
+  a.all_forms = all;
   a.q.resize(size_t(n * kp));
-  a.group_sum.resize(size_t(n * ng));
   a.block_scale.resize(size_t(n * kb));
-  a.block_sum.resize(size_t(n * kb));
   a.group_neg.resize(size_t(n * kp / 16));
-  // The per-lane forms (4 values each) serve the decode kernels and the AVX2/scalar GEMM; the
-  // AVX-512 prefill GEMM reads per-group values (to_group_acts), and skipping the lanes there
-  // saves 8 bytes per activation value of working memory (1.2 MiB for 128 tokens of a 4864-wide
-  // down projection: issue 2, point 7).
-  const bool lanes = n <= kMaxFusedN || active_isa() != Isa::Avx512;
+  if (all) {
+    a.group_sum.resize(size_t(n * ng));
+    a.block_sum.resize(size_t(n * kb));
+  }
+  // The per-lane forms (4 values each) serve the row-major decode kernels and the AVX2/scalar
+  // GEMM; the AVX-512 prefill GEMM reads per-group values (to_group_acts), and skipping the lanes
+  // there saves 8 bytes per activation value of working memory (1.2 MiB for 128 tokens of a
+  // 4864-wide down projection: issue 2, point 7).
+  const bool lanes = all && (n <= kMaxFusedN || active_isa() != Isa::Avx512);
   if (lanes) {
     a.lane_scale.resize(size_t(n * kp / 4));
     a.neg_sum_lanes.resize(size_t(n * kp / 4));
@@ -164,24 +173,25 @@ void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
   }
   auto row_kernel = active_isa() == Isa::Avx512 ? quantize_act_row_avx512 : quantize_act_row_scalar;
   parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<int32_t> sums(size_t(kb * 2));
     for (int64_t t = t0; t < t1; ++t) {
       int8_t* q = a.q.data() + t * kp;
       float* d = a.block_scale.data() + t * kb;
-      float* gs = a.group_sum.data() + t * ng;
-      float* bsum = a.block_sum.data() + t * kb;
       int32_t* gneg = a.group_neg.data() + t * kp / 16;
-      row_kernel(x + t * k, k, q, d, sums.data());
+      // The row kernel leaves Σq of each 16 values in gneg, negated below.
+      row_kernel(x + t * k, k, q, d, gneg);
       std::fill(q + k, q + kp, int8_t(0));
       std::fill(d + k / 32, d + kb, 0.0f);
+      std::fill(gneg + k / 16, gneg + kp / 16, 0);
+      for (int64_t g = 0; g < k / 16; ++g) gneg[g] = -gneg[g];
+      if (!all) continue;
+      float* gs = a.group_sum.data() + t * ng;
+      float* bsum = a.block_sum.data() + t * kb;
       std::fill(gs, gs + ng, 0.0f);
       for (int64_t b = 0; b < kb; ++b) {
-        const int32_t s0 = b < k / 32 ? sums[size_t(2 * b)] : 0, s1 = b < k / 32 ? sums[size_t(2 * b + 1)] : 0;
+        const int32_t s0 = -gneg[2 * b], s1 = -gneg[2 * b + 1];
         gs[2 * b] = d[b] * float(s0);
         gs[2 * b + 1] = d[b] * float(s1);
         bsum[b] = d[b] * float(s0 + s1);
-        gneg[2 * b] = -s0;
-        gneg[2 * b + 1] = -s1;
       }
       if (lanes) {
         float* lane = a.lane_scale.data() + t * kp / 4;
@@ -195,7 +205,7 @@ void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a) {
       }
     }
   });
-  a.kg = n <= kMaxFusedN ? k / 128 : 0;
+  a.kg = all && n <= kMaxFusedN ? k / 128 : 0;
   a.q4.resize(size_t(n * a.kg * 128));
   a.q4_scale.resize(size_t(n * a.kg * 16));
   a.q4_neg.resize(size_t(n * a.kg * 16));

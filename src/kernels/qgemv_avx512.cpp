@@ -329,6 +329,7 @@ bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, flo
     r0 = std::max(r0, from);
     if (r0 >= r1) return true;
   }
+  SPUTNIK_CHECK(a.all_forms);  // the row-major kernels read the lane forms
   switch (w.dtype) {
     case DType::Q8_0: by_n<Q8>(w, r0, r1, a, y, ldy); return true;
     case DType::Q4_0: by_n<Q4>(w, r0, r1, a, y, ldy); return true;

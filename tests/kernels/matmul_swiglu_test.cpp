@@ -13,6 +13,7 @@
 #include "core/threads.h"
 #include "kernels/activation.h"
 #include "kernels/matmul.h"
+#include "kernels/tiles.h"
 #include "test_weights.h"
 
 namespace sputnik {
@@ -52,6 +53,35 @@ TEST(MatmulSwiglu, EqualsTwoProductsThenSwiglu) {
     }
   }
   set_isa_cap(Isa::Avx512);
+  set_num_threads(0);
+}
+
+// Decode weights as run/serve load them (Tiles16): the decode path combines gate and up per chunk
+// of tiles, and must still give the two products and swiglu() bit for bit.
+TEST(MatmulSwiglu, TiledWeightsEqualTwoProductsThenSwiglu) {
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    for (int64_t out : {16, 48, 301}) {  // 301: tiles and a row-major tail
+      const int64_t k = 224;
+      const test::Weight gate = test::make_weight(t, out, k, uint32_t(out + 3));
+      const test::Weight up = test::make_weight(t, out, k, uint32_t(out + 4));
+      std::vector<std::byte> gate_bytes(gate.view.nbytes), up_bytes(up.view.nbytes);
+      const TensorView tiled_gate = tile_into(gate.view, gate_bytes.data());
+      const TensorView tiled_up = tile_into(up.view, up_bytes.data());
+      for (int64_t n : {1, 2, 4}) {
+        const auto x = random_acts(n, k, uint32_t(n + 7));
+        for (int threads : {1, 2}) {
+          set_num_threads(threads);
+          std::vector<float> g(size_t(n * out)), u(size_t(n * out)), want(size_t(n * out)), got(size_t(n * out), NAN);
+          matmul(tiled_gate, x.data(), n, g.data());
+          matmul(tiled_up, x.data(), n, u.data());
+          swiglu(g.data(), u.data(), n * out, want.data());
+          matmul_swiglu(tiled_gate, tiled_up, x.data(), n, got.data());
+          EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * 4), 0)
+              << dtype_name(t) << " out=" << out << " n=" << n << " t=" << threads;
+        }
+      }
+    }
+  }
   set_num_threads(0);
 }
 

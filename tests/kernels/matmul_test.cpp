@@ -367,3 +367,34 @@ TEST(ActQuant, VectorPathGivesTheScalarBytes) {
   EXPECT_EQ(s1, s2);
   EXPECT_EQ(d1[1], 0.0f);
 }
+
+namespace {
+
+// ActForms::Tiles fills what the tiled decode kernel reads exactly as All does, and a row-major
+// decode kernel refuses activations without the lane forms instead of reading stale ones.
+TEST(ActQuant, TileFormsAreThoseOfAllForms) {
+  const int64_t k = 32 * 7, n = 2;
+  const auto x = make_acts(n, k, 21);
+  qg::Acts all, tiles;
+  qg::quantize_acts(x.data(), n, k, all, qg::ActForms::All);
+  qg::quantize_acts(x.data(), n, k, tiles, qg::ActForms::Tiles);
+  EXPECT_TRUE(all.all_forms);
+  EXPECT_FALSE(tiles.all_forms);
+  EXPECT_EQ(all.q, tiles.q);
+  EXPECT_EQ(all.block_scale, tiles.block_scale);
+  EXPECT_EQ(all.group_neg, tiles.group_neg);
+  // group_neg is −Σq of each 16 values.
+  for (int64_t g = 0; g < k / 16; ++g) {
+    int32_t sum = 0;
+    for (int j = 0; j < 16; ++j) sum += all.q[size_t(16 * g + j)];
+    EXPECT_EQ(all.group_neg[size_t(g)], -sum) << g;
+  }
+  if (best_isa() != Isa::Avx512) return;
+  set_isa_cap(Isa::Avx512);
+  const Weight w = make_weight(DType::Q8_0, 16, k, 5);
+  std::vector<float> y(size_t(n * 16));
+  EXPECT_THROW(qg::gemv_avx512(w.view, 0, 16, tiles, y.data(), 16), Error);
+  EXPECT_TRUE(qg::gemv_avx512(w.view, 0, 16, all, y.data(), 16));
+}
+
+}  // namespace
