@@ -45,9 +45,9 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
   qg::quantize_acts(x, n, k, acts, qg::gemv_reads_tiles_only(w, n) ? qg::ActForms::Tiles : qg::ActForms::All);
   auto kernel = isa == Isa::Avx2 ? qg::dot_rows_avx2 : qg::dot_rows_scalar;
   if (isa == Isa::Avx512 && n <= qg::kMaxFusedN) {
-    // About 16 chunks per thread (whole multiples of 16 rows, the cache lines of y), handed out
-    // by parallel_chunks so that a core slowed by its neighbours does not hold the other back.
-    const int64_t step = std::max<int64_t>(16, out / (16 * std::max(1, num_threads())) / 16 * 16);
+    // Chunks handed out by parallel_chunks so that a core slowed by its neighbours does not hold
+    // the other back.
+    const int64_t step = qg::decode_chunk_rows(int64_t(w.nbytes), int64_t(w.row_bytes()));
     std::atomic<bool> done{true};
     parallel_chunks((out + step - 1) / step, [&](int64_t c) {
       if (!qg::gemv_avx512(w, c * step, std::min(out, (c + 1) * step), acts, y, out))

@@ -73,14 +73,13 @@ void matmul_many(const MatmulJob* jobs, size_t count) {
       if (paths[j] == Path::Fused && act_of[j] == i) tiles_only = tiles_only && qg::gemv_reads_tiles_only(*jobs[j].w, jobs[j].n);
     qg::quantize_acts(jobs[i].x, jobs[i].n, jobs[i].w->cols(), acts[i], tiles_only ? qg::ActForms::Tiles : qg::ActForms::All);
   }
-  // Chunks of about 1/16 of a thread's share, whole multiples of 16 rows (cache lines of y).
-  const int64_t target = std::max<int64_t>(bytes / (16 * std::max(1, num_threads())), 1);
+  // Chunks sized on the whole batch's bytes (qg::decode_chunk_rows).
   std::vector<Chunk> chunks;
   for (size_t i = 0; i < count; ++i) {
     if (paths[i] == Path::Plain) continue;
     const TensorView& w = *jobs[i].w;
     const int64_t row_bytes = std::max<int64_t>(int64_t(w.nbytes) / w.rows(), 1);
-    const int64_t step = std::max<int64_t>(16, target / row_bytes / 16 * 16);
+    const int64_t step = qg::decode_chunk_rows(bytes, row_bytes);
     for (int64_t r = 0; r < w.rows(); r += step) chunks.push_back({int32_t(i), r, std::min(w.rows(), r + step)});
   }
   auto row_kernel = isa == Isa::Avx512 ? fd::row_dot_avx512 : isa == Isa::Avx2 ? fd::row_dot_avx2 : fd::row_dot_scalar;

@@ -44,8 +44,7 @@ void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x,
     qg::Acts& acts = acts_storage;
     const bool tiles = qg::gemv_reads_tiles_only(gate, n) && qg::gemv_reads_tiles_only(up, n);
     qg::quantize_acts(x, n, k, acts, tiles ? qg::ActForms::Tiles : qg::ActForms::All);
-    // About 16 chunks per thread, whole tiles of 16 rows (matmul_many's split).
-    const int64_t step = std::max<int64_t>(16, out / (16 * std::max(1, num_threads())) / 16 * 16);
+    const int64_t step = qg::decode_chunk_rows(int64_t(gate.nbytes + up.nbytes), 2 * int64_t(gate.row_bytes()));
     parallel_chunks((out + step - 1) / step, [&](int64_t c) {
       static thread_local std::vector<float> u;
       const int64_t r0 = c * step, r1 = std::min(out, r0 + step);

@@ -137,6 +137,12 @@ void quantize_act_row_scalar(const float* x, int64_t k, int8_t* q, float* d, int
   }
 }
 
+int64_t decode_chunk_rows(int64_t total_bytes, int64_t row_bytes) {
+  constexpr int64_t kMaxChunkBytes = int64_t(64) << 10;
+  const int64_t target = std::min(kMaxChunkBytes, total_bytes / (16 * std::max(1, num_threads())));
+  return std::max<int64_t>(16, target / std::max<int64_t>(row_bytes, 1) / 16 * 16);
+}
+
 bool gemv_reads_tiles_only(const TensorView& w, int64_t n) {
   return active_isa() == Isa::Avx512 && n >= 1 && n <= kMaxFusedN && w.layout == Layout::Tiles16 &&
          w.rows() % 16 == 0;

@@ -1,6 +1,7 @@
 #include "kernels/rope.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "core/error.h"
@@ -22,6 +23,8 @@ double correction_dim(double rotations, double dim, double base, double max_pos)
 
 Rope::Rope(const RopeParams& p) : p_(p) {
   if (p.dim <= 0 || p.dim % 2) fail("rope dimension {} must be positive and even", p.dim);
+  static std::atomic<uint64_t> next_id{1};
+  id_ = next_id.fetch_add(1, std::memory_order_relaxed);
   const int64_t half = p.dim / 2;
   inv_freq_.resize(size_t(half));
   double low = 0, high = 0;
@@ -50,21 +53,27 @@ Rope::Rope(const RopeParams& p) : p_(p) {
 
 void Rope::apply(float* x, int64_t count, int64_t stride, int64_t pos) const {
   const int64_t half = p_.dim / 2;
-  float cs[512], sn[512];
-  std::vector<float> big_c, big_s;
-  float* c = cs;
-  float* s = sn;
-  if (half > 512) {
-    big_c.resize(size_t(half));
-    big_s.resize(size_t(half));
-    c = big_c.data();
-    s = big_s.data();
+  // The cos/sin of the last position, per thread: every layer of a decode step rotates q and k
+  // at the same position, and the sin/cos calls were most of this function's time.
+  struct Table {
+    uint64_t id = 0;
+    int64_t pos = -1;
+    std::vector<float> c, s;
+  };
+  static thread_local Table table;
+  if (table.id != id_ || table.pos != pos || int64_t(table.c.size()) != half) {
+    table.c.resize(size_t(half));
+    table.s.resize(size_t(half));
+    for (int64_t i = 0; i < half; ++i) {
+      const float angle = float(pos) * inv_freq_[size_t(i)];
+      table.c[size_t(i)] = float(std::cos(double(angle)) * p_.mult);
+      table.s[size_t(i)] = float(std::sin(double(angle)) * p_.mult);
+    }
+    table.id = id_;
+    table.pos = pos;
   }
-  for (int64_t i = 0; i < half; ++i) {
-    const float angle = float(pos) * inv_freq_[size_t(i)];
-    c[i] = float(std::cos(double(angle)) * p_.mult);
-    s[i] = float(std::sin(double(angle)) * p_.mult);
-  }
+  const float* c = table.c.data();
+  const float* s = table.s.data();
   for (int64_t v = 0; v < count; ++v) {
     float* xv = x + v * stride;
     for (int64_t i = 0; i < half; ++i) {

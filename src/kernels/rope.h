@@ -33,6 +33,8 @@ class Rope {
  private:
   RopeParams p_;
   std::vector<float> inv_freq_;
+  // Identifies these parameters for the per-thread table of apply() (copies share it).
+  uint64_t id_ = 0;
 };
 
 // YaRN's magnitude correction: 0.1 * mscale * ln(scale) + 1 (1 when scale <= 1).
