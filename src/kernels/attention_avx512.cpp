@@ -10,10 +10,46 @@
 
 namespace sputnik {
 
+namespace {
+
+// The 16 horizontal sums of v[0..15] as one vector, lane j = Σ v[j]: pairs, then quads within
+// 128-bit lanes, then across lanes (45 operations instead of 16 full reductions of ~8 each).
+inline __m512 sum16(const __m512* v) {
+  __m512 w[8], z[4];
+  for (int i = 0; i < 8; ++i)
+    w[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  for (int i = 0; i < 4; ++i)
+    z[i] = _mm512_add_ps(_mm512_shuffle_ps(w[2 * i], w[2 * i + 1], 0x44), _mm512_shuffle_ps(w[2 * i], w[2 * i + 1], 0xEE));
+  const __m512 u0 = _mm512_add_ps(_mm512_shuffle_f32x4(z[0], z[1], 0x44), _mm512_shuffle_f32x4(z[0], z[1], 0xEE));
+  const __m512 u1 = _mm512_add_ps(_mm512_shuffle_f32x4(z[2], z[3], 0x44), _mm512_shuffle_f32x4(z[2], z[3], 0xEE));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(u0, u1, 0x88), _mm512_shuffle_f32x4(u0, u1, 0xDD));
+}
+
+}  // namespace
+
 void attend_one_avx512(const float* q, int64_t dk, int64_t keys, const float* k, int64_t ldk, const float* v,
                        int64_t ldv, int64_t dv, float scale, float* scores, float* out) {
   const __mmask16 ktail = __mmask16((1u << (dk % 16)) - 1);
-  for (int64_t j = 0; j < keys; ++j) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  int64_t j0 = 0;
+  // Sixteen keys at a time: each query slice is loaded once for all 16, and their sums are
+  // reduced together (sum16) instead of one horizontal reduction per key.
+  for (; j0 + 16 <= keys; j0 += 16) {
+    __m512 acc[16];
+    for (int j = 0; j < 16; ++j) acc[j] = _mm512_setzero_ps();
+    const float* kb = k + j0 * ldk;
+    int64_t d = 0;
+    for (; d + 16 <= dk; d += 16) {
+      const __m512 qd = _mm512_loadu_ps(q + d);
+      for (int j = 0; j < 16; ++j) acc[j] = _mm512_fmadd_ps(qd, _mm512_loadu_ps(kb + j * ldk + d), acc[j]);
+    }
+    if (d < dk) {
+      const __m512 qd = _mm512_maskz_loadu_ps(ktail, q + d);
+      for (int j = 0; j < 16; ++j) acc[j] = _mm512_fmadd_ps(qd, _mm512_maskz_loadu_ps(ktail, kb + j * ldk + d), acc[j]);
+    }
+    _mm512_storeu_ps(scores + j0, _mm512_mul_ps(vscale, sum16(acc)));
+  }
+  for (int64_t j = j0; j < keys; ++j) {
     const float* kj = k + j * ldk;
     __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
     int64_t d = 0;
