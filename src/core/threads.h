@@ -19,6 +19,10 @@ void parallel_for(int64_t n, int64_t align, Fn&& fn);
 // barrier (13% of decode time measured).
 template <typename Fn>
 void parallel_chunks(int64_t n, Fn&& fn);
+// parallel_chunks(n, fn), then after(t, threads) on each thread t of the region once every chunk
+// is done (a second pass over what all chunks wrote, split by thread, without a second region).
+template <typename Fn, typename After>
+void parallel_chunks_then(int64_t n, Fn&& fn, After&& after);
 
 }  // namespace sputnik
 

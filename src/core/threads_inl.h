@@ -24,6 +24,35 @@ void parallel_for(int64_t n, int64_t align, Fn&& fn) {
   }
 }
 
+namespace detail {
+
+// One cache line per thread's cursor so that claiming a chunk does not bounce a shared line.
+struct alignas(64) ChunkCursor {
+  std::atomic<int64_t> next;
+  int64_t end;
+};
+
+// Thread `self` of `used` runs its own share of [0, n) in order, then takes what is left of the
+// others' shares.
+template <typename Fn>
+void run_chunks(ChunkCursor* cursors, int self, int used, Fn& fn) {
+  for (int i = 0; i < used; ++i) {
+    ChunkCursor& cur = cursors[(self + i) % used];
+    for (int64_t c; (c = cur.next.fetch_add(1, std::memory_order_relaxed)) < cur.end;) fn(c);
+  }
+}
+
+inline int init_chunk_cursors(ChunkCursor* cursors, int64_t n, int threads) {
+  const int used = std::min(threads, 64);
+  for (int t = 0; t < used; ++t) {
+    cursors[t].next.store(n * t / used, std::memory_order_relaxed);
+    cursors[t].end = n * (t + 1) / used;
+  }
+  return used;
+}
+
+}  // namespace detail
+
 template <typename Fn>
 void parallel_chunks(int64_t n, Fn&& fn) {
   if (n <= 0) return;
@@ -32,24 +61,27 @@ void parallel_chunks(int64_t n, Fn&& fn) {
     for (int64_t c = 0; c < n; ++c) fn(c);
     return;
   }
-  // One cache line per thread's cursor so that claiming a chunk does not bounce a shared line.
-  struct alignas(64) Cursor {
-    std::atomic<int64_t> next;
-    int64_t end;
-  };
-  Cursor cursors[64];
-  const int used = std::min(threads, 64);
-  for (int t = 0; t < used; ++t) {
-    cursors[t].next.store(n * t / used, std::memory_order_relaxed);
-    cursors[t].end = n * (t + 1) / used;
+  detail::ChunkCursor cursors[64];
+  const int used = detail::init_chunk_cursors(cursors, n, threads);
+#pragma omp parallel num_threads(used)
+  detail::run_chunks(cursors, omp_get_thread_num(), used, fn);
+}
+
+template <typename Fn, typename After>
+void parallel_chunks_then(int64_t n, Fn&& fn, After&& after) {
+  const int threads = int(std::max<int64_t>(1, std::min<int64_t>(n, omp_get_max_threads())));
+  if (threads <= 1 || omp_in_parallel()) {
+    for (int64_t c = 0; c < n; ++c) fn(c);
+    after(0, 1);
+    return;
   }
+  detail::ChunkCursor cursors[64];
+  const int used = detail::init_chunk_cursors(cursors, n, threads);
 #pragma omp parallel num_threads(used)
   {
-    const int self = omp_get_thread_num();
-    for (int i = 0; i < used; ++i) {
-      Cursor& cur = cursors[(self + i) % used];
-      for (int64_t c; (c = cur.next.fetch_add(1, std::memory_order_relaxed)) < cur.end;) fn(c);
-    }
+    detail::run_chunks(cursors, omp_get_thread_num(), used, fn);
+#pragma omp barrier
+    after(omp_get_thread_num(), used);
   }
 }
 

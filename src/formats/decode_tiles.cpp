@@ -27,7 +27,46 @@ void release(const MappedFile* file, const std::byte* p, size_t n) {
   file->release(begin, end - begin);
 }
 
+// Rank of one dot-separated part of a tensor name in decode_order; unknown parts after these.
+int part_rank(const std::string& part) {
+  static const char* const kOrder[] = {"model", "embed_tokens", "layers", "input_layernorm", "self_attn", "q_proj", "q_a_proj",
+                                       "q_a_layernorm", "q_b_proj", "kv_a_proj_with_mqa", "kv_a_layernorm", "kv_b_proj",
+                                       "k_proj", "v_proj", "o_proj", "post_attention_layernorm", "mlp", "gate",
+                                       "shared_experts", "experts", "gate_proj", "up_proj", "down_proj", "weight", "bias", "norm", "lm_head"};
+  for (size_t i = 0; i < std::size(kOrder); ++i)
+    if (part == kOrder[i]) return int(i);
+  return int(std::size(kOrder));
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Part by part: numbers by value, known parts by rank, the rest by name.
+bool decode_before(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    const size_t ie = std::min(a.find('.', i), a.size()), je = std::min(b.find('.', j), b.size());
+    const std::string pa = a.substr(i, ie - i), pb = b.substr(j, je - j);
+    if (pa != pb) {
+      const bool da = all_digits(pa), db = all_digits(pb);
+      if (da && db) return pa.size() != pb.size() ? pa.size() < pb.size() : pa < pb;  // no leading zeros in names
+      const int ra = da ? -1 : part_rank(pa), rb = db ? -1 : part_rank(pb);
+      return ra != rb ? ra < rb : pa < pb;
+    }
+    i = ie + 1;
+    j = je + 1;
+  }
+  return a.size() < b.size();
+}
+
 }  // namespace
+
+std::vector<std::string> decode_order(const std::vector<std::string>& names) {
+  std::vector<std::string> sorted = names;
+  std::stable_sort(sorted.begin(), sorted.end(), decode_before);
+  return sorted;
+}
 
 bool wants_decode_tiles(const WeightStore& store, const std::string& name) {
   const TensorView* t = store.find(name);
@@ -38,7 +77,7 @@ bool wants_decode_tiles(const WeightStore& store, const std::string& name) {
 }
 
 void tile_for_decode(WeightStore& store, const std::function<void(const std::string&, uint64_t)>& on_tensor) {
-  const auto names = store.names();
+  const auto names = decode_order(store.names());
   if (active_isa() != Isa::Avx512) {
     for (const auto& n : names) on_tensor(n, store.get(n).nbytes);
     return;

@@ -38,20 +38,29 @@ void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x,
   const int64_t out = gate.rows(), k = gate.cols();
   if (n <= 0 || out == 0) return;
   if (k != 0 && decode_path(gate, up, n)) {
-    // Decode: each chunk takes the same rows of gate and up and combines them at once, so SwiGLU
-    // runs on both threads inside the products' region and no n × out up-product is stored.
+    // Decode: all of gate, then all of up, as chunks of one region (each thread's share is one
+    // stream through adjacent memory: formats/decode_tiles.h lays gate and up out together), and
+    // SwiGLU split over the same threads once both products are done.
     static thread_local qg::Acts acts_storage;
+    static thread_local std::vector<float> up_storage;
     qg::Acts& acts = acts_storage;
+    std::vector<float>& u = up_storage;
+    u.resize(size_t(n * out));
     const bool tiles = qg::gemv_reads_tiles_only(gate, n) && qg::gemv_reads_tiles_only(up, n);
     qg::quantize_acts(x, n, k, acts, tiles ? qg::ActForms::Tiles : qg::ActForms::All);
-    const int64_t step = qg::decode_chunk_rows(int64_t(gate.nbytes + up.nbytes), 2 * int64_t(gate.row_bytes()));
-    parallel_chunks((out + step - 1) / step, [&](int64_t c) {
-      static thread_local std::vector<float> u;
-      const int64_t r0 = c * step, r1 = std::min(out, r0 + step);
-      u.resize(size_t(n * out));
-      SPUTNIK_CHECK(qg::gemv_avx512(gate, r0, r1, acts, h, out) && qg::gemv_avx512(up, r0, r1, acts, u.data(), out));
-      for (int64_t t = 0; t < n; ++t) swiglu(h + t * out + r0, u.data() + t * out + r0, r1 - r0, h + t * out + r0);
-    });
+    const int64_t step = qg::decode_chunk_rows(int64_t(gate.nbytes + up.nbytes), int64_t(gate.row_bytes()));
+    const int64_t per_matrix = (out + step - 1) / step;
+    parallel_chunks_then(
+        2 * per_matrix,
+        [&](int64_t c) {
+          const bool is_up = c >= per_matrix;
+          const int64_t r0 = (is_up ? c - per_matrix : c) * step, r1 = std::min(out, r0 + step);
+          SPUTNIK_CHECK(qg::gemv_avx512(is_up ? up : gate, r0, r1, acts, is_up ? u.data() : h, out));
+        },
+        [&](int t, int threads) {
+          const int64_t r0 = out * t / threads, r1 = out * (t + 1) / threads;
+          for (int64_t j = 0; j < n; ++j) swiglu(h + j * out + r0, u.data() + j * out + r0, r1 - r0, h + j * out + r0);
+        });
     return;
   }
   if (k == 0 || !fused_path(gate, up, n)) {
