@@ -29,7 +29,8 @@ struct TensorView {
     for (int64_t d : shape) n *= d;
     return n;
   }
-  int64_t rows() const { return shape.size() < 2 ? 1 : numel() / shape.back(); }
+  // (2-D first: kernels ask once per chunk of rows, and the general form divides.)
+  int64_t rows() const { return shape.size() == 2 ? shape[0] : shape.size() < 2 ? 1 : numel() / shape.back(); }
   int64_t cols() const { return shape.empty() ? 1 : shape.back(); }
   size_t row_bytes() const { return dtype_bytes(dtype, cols()); }
   // Row r as stored blocks; for Tiles16 only rows past the tiles (row_major_from()) have one.

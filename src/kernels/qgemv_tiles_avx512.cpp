@@ -63,9 +63,11 @@ void tiles_n(const uint8_t* base, size_t tile_bytes, int64_t t0, int64_t t1, int
 
 void gemv_tiles_avx512(const TensorView& w, int64_t t0, int64_t t1, const Acts& a, float* y, int64_t ldy) {
   const auto* base = reinterpret_cast<const uint8_t*>(w.data);
-  const size_t tile_bytes = 16 * w.row_bytes();
-  if (w.dtype == DType::Q8_0) tiles_n<true>(base, tile_bytes, t0, t1, w.cols() / 32, a, y, ldy);
-  else tiles_n<false>(base, tile_bytes, t0, t1, w.cols() / 32, a, y, ldy);
+  // Row bytes from the block sizes (34, 18) rather than dtype_bytes(), which divides: this runs
+  // once per chunk, thousands of times a token.
+  const int64_t nb = w.cols() / 32;
+  if (w.dtype == DType::Q8_0) tiles_n<true>(base, size_t(16 * 34 * nb), t0, t1, nb, a, y, ldy);
+  else tiles_n<false>(base, size_t(16 * 18 * nb), t0, t1, nb, a, y, ldy);
 }
 
 }  // namespace sputnik::qg
