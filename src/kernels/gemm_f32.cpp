@@ -1,5 +1,5 @@
-// gemm_f32: OpenBLAS sgemm, split over our own OpenMP threads (each call into OpenBLAS is
-// single-threaded) so that its pthread pool never competes with spinning OpenMP workers.
+// gemm_f32: OpenBLAS sgemm, split over our own threads (core/threads.h; each call into OpenBLAS is
+// single-threaded) so that its pthread pool never competes with our spinning workers.
 #include <cblas.h>
 
 #include <mutex>

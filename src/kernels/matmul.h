@@ -4,7 +4,7 @@
 // W may be any stored dtype (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K; also Q4_1, Q5_0, Q5_1
 // through dequantization); X and Y are f32, row-major, contiguous. n = 1 is a GEMV (decode),
 // n > 1 a GEMM (prefill, training). Picks the ISA path with active_isa() and splits work over
-// OpenMP threads (parallel_for); results do not depend on the thread count.
+// threads (parallel_for, core/threads.h); results do not depend on the thread count.
 //
 // Quantized weights multiply int8-quantized activations (blocks of 32 values with an f32
 // scale, like llama.cpp's Q8_0 activations) with integer dot products, unless exact mode is on.

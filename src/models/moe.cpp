@@ -90,7 +90,7 @@ void Moe::operator()(const float* x, int64_t n, float* out) const {
   if (shared_) (*shared_)(x, n, out);
   else std::fill(out, out + n * d, 0.0f);
   // Whole experts are the units of work, handed out to the threads by parallel_chunks; each
-  // runs single-threaded (its matmuls see omp_in_parallel). With ~n·k/64 tokens per expert, one
+  // runs single-threaded (its matmuls run inside a pool task: detail::in_parallel). With ~n·k/64 tokens per expert, one
   // parallel region per expert product meant thousands of fork/joins per prefill whose tails
   // left a thread waiting (~8% of a V2-Lite prefill). Matmul results do not depend on the
   // thread count, and the outputs are mixed afterwards in expert order as before.

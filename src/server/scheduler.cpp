@@ -52,7 +52,7 @@ Scheduler::Scheduler(Engine& engine, SchedulerOptions options)
   slot_busy_.assign(n, false);
   slot_used_at_.assign(n, 0);
   stats_.slots = int64_t(n);
-  // OpenMP's thread count is per calling thread: carry the creator's (-t) over to ours.
+  // OpenMP's thread count (data preparation) is per calling thread: carry the creator's (-t) over.
   const int threads = num_threads();
   thread_ = std::thread([this, threads] {
     set_num_threads(threads);
@@ -328,7 +328,7 @@ void Scheduler::step() {
     for (int64_t i = begin; i < end; ++i) {
       Seq& s = *owners[size_t(i)];
       if (s.done || !s.forced.empty()) continue;
-      try {  // nothing may escape an OpenMP region
+      try {  // nothing may escape a parallel task
         sampled[size_t(i)] = s.sampler.sample(
             std::span<const float>(logits_.data() + size_t(i) * vocab, vocab), s.generated);
       } catch (const std::exception& e) {

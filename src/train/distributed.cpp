@@ -68,7 +68,7 @@ Distributed::Distributed() {
   MPI_Initialized(&initialized);
   if (!initialized) {
     int provided = 0;
-    // FUNNELED: OpenMP threads compute, only the main thread talks to MPI.
+    // FUNNELED: pool threads compute, only the main thread talks to MPI.
     if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) fail("MPI_Init failed");
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
