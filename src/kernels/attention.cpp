@@ -37,4 +37,16 @@ void attend_causal(const float* q, int64_t ldq, int64_t m, int64_t first_pos, in
   }
 }
 
+void attend_group_decode(const float* q, int64_t ldq, int64_t heads, int64_t pos, int64_t dk, const float* k,
+                         int64_t ldk, const float* v, int64_t ldv, int64_t dv, float scale, float* out, int64_t ldo) {
+  if (active_isa() != Isa::Avx512) {
+    for (int64_t h = 0; h < heads; ++h)
+      attend_causal(q + h * ldq, dk, 1, pos, dk, k, ldk, v, ldv, dv, scale, out + h * ldo, ldo);
+    return;
+  }
+  static thread_local std::vector<float> scores;
+  scores.resize(size_t(heads * (pos + 1)));
+  attend_group_avx512(q, ldq, heads, dk, pos + 1, k, ldk, v, ldv, dv, scale, scores.data(), out, ldo);
+}
+
 }  // namespace sputnik

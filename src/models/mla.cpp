@@ -211,23 +211,33 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
     }
   }
 
-  // Attention in latent space, one unit per (sequence, head); values are the latents themselves.
+  // Attention in latent space; values are the latents themselves. Units of work: (sequence, a
+  // range of heads), enough for every thread. A decoding sequence (one query) takes its range of
+  // heads together: attend_group_decode reads each cached latent row once for all of them.
   float* lat = scratch.take(size_t(n * nh * lora));
   const auto runs = batch.slot_runs();
-  parallel_for(int64_t(runs.size()) * nh, 1, [&](int64_t begin, int64_t end) {
+  const int64_t splits = std::min(nh, (num_threads() + int64_t(runs.size()) - 1) / int64_t(runs.size()));
+  parallel_for(int64_t(runs.size()) * splits, 1, [&](int64_t begin, int64_t end) {
     static thread_local std::vector<float> qbuf, obuf;
     for (int64_t u = begin; u < end; ++u) {
-      const Batch::SlotRun& run = runs[size_t(u / nh)];
-      const int64_t head = u % nh, m = int64_t(run.tokens.size());
-      qbuf.resize(size_t(m * width));
-      obuf.resize(size_t(m * lora));
-      for (int64_t i = 0; i < m; ++i)
-        std::copy_n(qa + (run.tokens[size_t(i)] * nh + head) * width, width, qbuf.data() + i * width);
+      const Batch::SlotRun& run = runs[size_t(u / splits)];
+      const int64_t part = u % splits, h0 = nh * part / splits, h1 = nh * (part + 1) / splits;
+      const int64_t m = int64_t(run.tokens.size()), first = batch.positions[size_t(run.tokens[0])];
       const float* base = cache.row(layer, run.slot, 0);
-      attend_causal(qbuf.data(), width, m, batch.positions[size_t(run.tokens[0])], width, base, width, base,
-                    width, lora, scale_, obuf.data(), lora);
-      for (int64_t i = 0; i < m; ++i)
-        std::copy_n(obuf.data() + i * lora, lora, lat + (run.tokens[size_t(i)] * nh + head) * lora);
+      if (m == 1) {
+        attend_group_decode(qa + (run.tokens[0] * nh + h0) * width, width, h1 - h0, first, width, base, width, base,
+                            width, lora, scale_, lat + (run.tokens[0] * nh + h0) * lora, lora);
+        continue;
+      }
+      for (int64_t head = h0; head < h1; ++head) {
+        qbuf.resize(size_t(m * width));
+        obuf.resize(size_t(m * lora));
+        for (int64_t i = 0; i < m; ++i)
+          std::copy_n(qa + (run.tokens[size_t(i)] * nh + head) * width, width, qbuf.data() + i * width);
+        attend_causal(qbuf.data(), width, m, first, width, base, width, base, width, lora, scale_, obuf.data(), lora);
+        for (int64_t i = 0; i < m; ++i)
+          std::copy_n(obuf.data() + i * lora, lora, lat + (run.tokens[size_t(i)] * nh + head) * lora);
+      }
     }
   });
 

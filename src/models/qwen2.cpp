@@ -78,27 +78,41 @@ class Qwen2 final : public Transformer {
       std::copy_n(k + t * kv_dim, kv_dim, row);
       std::copy_n(v + t * kv_dim, kv_dim, row + kv_dim);
     }
-    // One unit of work per (sequence, head): its queries against its slot's cached keys.
-    // Each head's output goes where its queries were: a unit reads its (tokens, head) slice of q
-    // before it writes the same slice, and no two units share one.
+    // Units of work: (sequence, KV head, a range of that head's query heads), enough of them
+    // for every thread. A decoding sequence (one query) takes its range of heads together
+    // (attend_group_decode reads the cached keys and values once for them); a prompt goes head
+    // by head. Each head's output goes where its queries were: a unit reads its (tokens, heads)
+    // slice of q before it writes the same slice, and no two units share one.
     float* attn = q;
     const int64_t group = nh / nkv, width = cache.width();
     const float scale = 1.0f / std::sqrt(float(hd));
     const auto runs = batch.slot_runs();
-    parallel_for(int64_t(runs.size()) * nh, 1, [&](int64_t begin, int64_t end) {
+    const int64_t groups = int64_t(runs.size()) * nkv;
+    const int64_t splits = std::min(group, (num_threads() + groups - 1) / groups);
+    parallel_for(groups * splits, 1, [&](int64_t begin, int64_t end) {
       static thread_local std::vector<float> qbuf, obuf;
       for (int64_t u = begin; u < end; ++u) {
-        const Batch::SlotRun& run = runs[size_t(u / nh)];
-        const int64_t head = u % nh, kvh = head / group, m = int64_t(run.tokens.size());
-        qbuf.resize(size_t(m * hd));
-        obuf.resize(size_t(m * hd));
-        for (int64_t i = 0; i < m; ++i)
-          std::copy_n(q + run.tokens[size_t(i)] * q_dim + head * hd, hd, qbuf.data() + i * hd);
+        const Batch::SlotRun& run = runs[size_t(u / splits / nkv)];
+        const int64_t kvh = u / splits % nkv, part = u % splits;
+        const int64_t h0 = kvh * group + group * part / splits, h1 = kvh * group + group * (part + 1) / splits;
+        const int64_t m = int64_t(run.tokens.size()), first = batch.positions[size_t(run.tokens[0])];
         const float* base = cache.row(layer, run.slot, 0);
-        attend_causal(qbuf.data(), hd, m, batch.positions[size_t(run.tokens[0])], hd, base + kvh * hd, width,
-                      base + kv_dim + kvh * hd, width, hd, scale, obuf.data(), hd);
-        for (int64_t i = 0; i < m; ++i)
-          std::copy_n(obuf.data() + i * hd, hd, attn + run.tokens[size_t(i)] * q_dim + head * hd);
+        if (m == 1) {
+          float* qh = q + run.tokens[0] * q_dim + h0 * hd;
+          attend_group_decode(qh, hd, h1 - h0, first, hd, base + kvh * hd, width, base + kv_dim + kvh * hd, width, hd,
+                              scale, qh, hd);
+          continue;
+        }
+        for (int64_t head = h0; head < h1; ++head) {
+          qbuf.resize(size_t(m * hd));
+          obuf.resize(size_t(m * hd));
+          for (int64_t i = 0; i < m; ++i)
+            std::copy_n(q + run.tokens[size_t(i)] * q_dim + head * hd, hd, qbuf.data() + i * hd);
+          attend_causal(qbuf.data(), hd, m, first, hd, base + kvh * hd, width, base + kv_dim + kvh * hd, width, hd,
+                        scale, obuf.data(), hd);
+          for (int64_t i = 0; i < m; ++i)
+            std::copy_n(obuf.data() + i * hd, hd, attn + run.tokens[size_t(i)] * q_dim + head * hd);
+        }
       }
     });
     L.o(attn, n, out);
