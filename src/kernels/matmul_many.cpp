@@ -19,17 +19,13 @@ constexpr int64_t kSmallN = 8;  // as matmul(): float weights below this go row 
 
 enum class Path { Fused, FloatRows, Plain };
 
-Path path_of(const MatmulJob& j, Isa isa) {
+Path path_of(const MatmulJob& j) {
   const TensorView& w = *j.w;
   // Anything odd (including a tensor too short for its shape) goes to matmul(), which checks.
   if (j.n <= 0 || w.rows() == 0 || w.cols() == 0 || w.shape.size() < 2 || w.data == nullptr ||
       !can_dequantize(w.dtype) || w.nbytes < dtype_bytes(w.dtype, w.numel()))
     return Path::Plain;
-  if (qg::can_unpack(w.dtype)) {
-    if (matmul_exact() || isa != Isa::Avx512 || j.n > qg::kMaxFusedN || w.cols() % 32 != 0) return Path::Plain;
-    if (w.dtype != DType::Q8_0 && w.dtype != DType::Q4_0 && w.cols() % 256 != 0) return Path::Plain;
-    return Path::Fused;
-  }
+  if (qg::can_unpack(w.dtype)) return !matmul_exact() && qg::gemv_applies(w, j.n) ? Path::Fused : Path::Plain;
   if ((w.dtype == DType::F32 || w.dtype == DType::F16 || w.dtype == DType::BF16) && j.n <= kSmallN)
     return Path::FloatRows;
   return Path::Plain;
@@ -54,7 +50,7 @@ void matmul_many(const MatmulJob* jobs, size_t count) {
   std::vector<size_t> act_of(count);
   int64_t bytes = 0;
   for (size_t i = 0; i < count; ++i) {
-    paths[i] = path_of(jobs[i], isa);
+    paths[i] = path_of(jobs[i]);
     if (paths[i] == Path::Plain) continue;
     bytes += int64_t(jobs[i].w->nbytes);
     if (paths[i] != Path::Fused) continue;

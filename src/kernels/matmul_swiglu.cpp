@@ -19,16 +19,6 @@ bool fused_path(const TensorView& gate, const TensorView& up, int64_t n) {
          gate.nbytes >= dtype_bytes(gate.dtype, gate.numel()) && up.nbytes >= dtype_bytes(up.dtype, up.numel());
 }
 
-// The fused decode kernels (qgemv_avx512.cpp) on both matrices, as matmul_many would pick them.
-bool decode_path(const TensorView& gate, const TensorView& up, int64_t n) {
-  const auto gemv = [&](const TensorView& w) {
-    return qg::can_unpack(w.dtype) && w.cols() % 32 == 0 &&
-           (w.dtype == DType::Q8_0 || w.dtype == DType::Q4_0 || w.cols() % 256 == 0) && w.data != nullptr &&
-           w.nbytes >= dtype_bytes(w.dtype, w.numel());
-  };
-  return active_isa() == Isa::Avx512 && !matmul_exact() && n >= 1 && n <= qg::kMaxFusedN && gemv(gate) && gemv(up);
-}
-
 }  // namespace
 
 void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x, int64_t n, float* h) {
@@ -37,7 +27,7 @@ void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x,
          up.shape_string());
   const int64_t out = gate.rows(), k = gate.cols();
   if (n <= 0 || out == 0) return;
-  if (k != 0 && decode_path(gate, up, n)) {
+  if (k != 0 && !matmul_exact() && qg::gemv_applies(gate, n) && qg::gemv_applies(up, n)) {
     // Decode: all of gate, then all of up, as chunks of one region (each thread's share is one
     // stream through adjacent memory: formats/decode_tiles.h lays gate and up out together), and
     // SwiGLU split over the same threads once both products are done.

@@ -85,6 +85,10 @@ constexpr int64_t kMaxFusedN = 4;
 int64_t decode_chunk_rows(int64_t total_bytes, int64_t row_bytes);
 // For Tiles16 weights (kernels/tiles.h), r0 and r1 are multiples of 16 or r1 = w.rows().
 bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy);
+// Whether gemv_avx512 serves w at n activation rows on this CPU: AVX-512, 1 ≤ n ≤ kMaxFusedN, a
+// 2-D quantized matrix with data for its shape, rows of whole 32-value blocks (K-quants: 256).
+// (Exact mode, kernels/matmul.h, is the callers' to check.)
+bool gemv_applies(const TensorView& w, int64_t n);
 // Whether gemv_avx512 reads every row of w from tiles at n activation rows, so that ActForms::Tiles
 // suffices (AVX-512, n ≤ kMaxFusedN, Tiles16 with no row-major tail).
 bool gemv_reads_tiles_only(const TensorView& w, int64_t n);
