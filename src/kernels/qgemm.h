@@ -90,7 +90,7 @@ bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, flo
 // (Exact mode, kernels/matmul.h, is the callers' to check.)
 bool gemv_applies(const TensorView& w, int64_t n);
 // Whether gemv_avx512 reads every row of w from tiles at n activation rows, so that ActForms::Tiles
-// suffices (AVX-512, n ≤ kMaxFusedN, Tiles16 with no row-major tail).
+// suffices (gemv_applies, and Tiles16 with no row-major tail).
 bool gemv_reads_tiles_only(const TensorView& w, int64_t n);
 // Tiles [t0, t1) of a Tiles16 Q8_0 or Q4_0 w: rows 16·t0 .. 16·t1 (qgemv_tiles_avx512.cpp).
 void gemv_tiles_avx512(const TensorView& w, int64_t t0, int64_t t1, const Acts& a, float* y, int64_t ldy);

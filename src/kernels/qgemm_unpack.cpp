@@ -151,8 +151,7 @@ bool gemv_applies(const TensorView& w, int64_t n) {
 }
 
 bool gemv_reads_tiles_only(const TensorView& w, int64_t n) {
-  return active_isa() == Isa::Avx512 && n >= 1 && n <= kMaxFusedN && w.layout == Layout::Tiles16 &&
-         w.rows() % 16 == 0;
+  return w.layout == Layout::Tiles16 && w.rows() % 16 == 0 && gemv_applies(w, n);
 }
 
 void quantize_acts(const float* x, int64_t n, int64_t k, Acts& a, ActForms forms) {
