@@ -31,7 +31,8 @@ void BM_DecodeAttention(benchmark::State& state, int64_t dk, int64_t dv, int64_t
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["GFLOP/s"] =
-      benchmark::Counter(2.0 * double(keys) * double(dk + dv) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+      benchmark::Counter(2.0 * double(keys) * double(dk + dv) * double(state.iterations()) / 1e9,
+                         benchmark::Counter::kIsRate);
 }
 
 // All the query heads of one KV group: one head at a time (`heads`, attend_causal per head) or
@@ -51,7 +52,8 @@ void BM_DecodeGroup(benchmark::State& state, int64_t dk, int64_t dv, int64_t ld,
       attend_group_decode(q.data(), dk, heads, keys - 1, dk, cache.data(), ld, v, ld, dv, scale, out.data(), dv);
     } else {
       for (int64_t h = 0; h < heads; ++h)
-        attend_causal(q.data() + h * dk, dk, 1, keys - 1, dk, cache.data(), ld, v, ld, dv, scale, out.data() + h * dv, dv);
+        attend_causal(q.data() + h * dk, dk, 1, keys - 1, dk, cache.data(), ld, v, ld, dv, scale, out.data() + h * dv,
+                      dv);
     }
     benchmark::DoNotOptimize(out.data());
   }

@@ -29,10 +29,11 @@ void release(const MappedFile* file, const std::byte* p, size_t n) {
 
 // Rank of one dot-separated part of a tensor name in decode_order; unknown parts after these.
 int part_rank(const std::string& part) {
-  static const char* const kOrder[] = {"model", "embed_tokens", "layers", "input_layernorm", "self_attn", "q_proj", "q_a_proj",
-                                       "q_a_layernorm", "q_b_proj", "kv_a_proj_with_mqa", "kv_a_layernorm", "kv_b_proj",
-                                       "k_proj", "v_proj", "o_proj", "post_attention_layernorm", "mlp", "gate",
-                                       "shared_experts", "experts", "gate_proj", "up_proj", "down_proj", "weight", "bias", "norm", "lm_head"};
+  static const char* const kOrder[] = {
+      "model", "embed_tokens", "layers", "input_layernorm", "self_attn", "q_proj", "q_a_proj", "q_a_layernorm",
+      "q_b_proj", "kv_a_proj_with_mqa", "kv_a_layernorm", "kv_b_proj", "k_proj", "v_proj", "o_proj",
+      "post_attention_layernorm", "mlp", "gate", "shared_experts", "experts", "gate_proj", "up_proj", "down_proj",
+      "weight", "bias", "norm", "lm_head"};
   for (size_t i = 0; i < std::size(kOrder); ++i)
     if (part == kOrder[i]) return int(i);
   return int(std::size(kOrder));

@@ -21,7 +21,8 @@ inline __m512 sum16(const __m512* v) {
   for (int i = 0; i < 8; ++i)
     w[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
   for (int i = 0; i < 4; ++i)
-    z[i] = _mm512_add_ps(_mm512_shuffle_ps(w[2 * i], w[2 * i + 1], 0x44), _mm512_shuffle_ps(w[2 * i], w[2 * i + 1], 0xEE));
+    z[i] = _mm512_add_ps(_mm512_shuffle_ps(w[2 * i], w[2 * i + 1], 0x44),
+                         _mm512_shuffle_ps(w[2 * i], w[2 * i + 1], 0xEE));
   const __m512 u0 = _mm512_add_ps(_mm512_shuffle_f32x4(z[0], z[1], 0x44), _mm512_shuffle_f32x4(z[0], z[1], 0xEE));
   const __m512 u1 = _mm512_add_ps(_mm512_shuffle_f32x4(z[2], z[3], 0x44), _mm512_shuffle_f32x4(z[2], z[3], 0xEE));
   return _mm512_add_ps(_mm512_shuffle_f32x4(u0, u1, 0x88), _mm512_shuffle_f32x4(u0, u1, 0xDD));
@@ -68,8 +69,8 @@ void scores_avx512(const float* q, int64_t dk, int64_t keys, const float* k, int
 
 // out[:dv] (+)= Σ_{j in [j0, j1)} p[j] v_j, 64 output values at a time in registers; `accumulate`
 // continues sums that an earlier call over the keys before j0 stored.
-void weighted_values_avx512(const float* p, int64_t j0, int64_t j1, const float* v, int64_t ldv, int64_t dv, bool accumulate,
-                            float* out) {
+void weighted_values_avx512(const float* p, int64_t j0, int64_t j1, const float* v, int64_t ldv, int64_t dv,
+                            bool accumulate, float* out) {
   const __mmask16 vtail = __mmask16((1u << (dv % 16)) - 1);
   for (int64_t d = 0; d < dv; d += 64) {
     const int64_t width = dv - d < 64 ? dv - d : 64;
@@ -123,7 +124,8 @@ void attend_group_avx512(const float* q, int64_t ldq, int64_t heads, int64_t dk,
   for (int64_t h = 0; h < heads; ++h) softmax(scores + h * keys, keys);
   for (int64_t j0 = 0; j0 < keys; j0 += kBlock) {
     const int64_t j1 = std::min(keys, j0 + kBlock);
-    for (int64_t h = 0; h < heads; ++h) weighted_values_avx512(scores + h * keys, j0, j1, v, ldv, dv, j0 > 0, out + h * ldo);
+    for (int64_t h = 0; h < heads; ++h)
+      weighted_values_avx512(scores + h * keys, j0, j1, v, ldv, dv, j0 > 0, out + h * ldo);
   }
 }
 

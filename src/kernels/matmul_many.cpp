@@ -66,8 +66,10 @@ void matmul_many(const MatmulJob* jobs, size_t count) {
     if (paths[i] != Path::Fused || act_of[i] != i) continue;
     bool tiles_only = true;
     for (size_t j = i; j < count; ++j)
-      if (paths[j] == Path::Fused && act_of[j] == i) tiles_only = tiles_only && qg::gemv_reads_tiles_only(*jobs[j].w, jobs[j].n);
-    qg::quantize_acts(jobs[i].x, jobs[i].n, jobs[i].w->cols(), acts[i], tiles_only ? qg::ActForms::Tiles : qg::ActForms::All);
+      if (paths[j] == Path::Fused && act_of[j] == i)
+        tiles_only = tiles_only && qg::gemv_reads_tiles_only(*jobs[j].w, jobs[j].n);
+    qg::quantize_acts(jobs[i].x, jobs[i].n, jobs[i].w->cols(), acts[i],
+                      tiles_only ? qg::ActForms::Tiles : qg::ActForms::All);
   }
   // Chunks sized on the whole batch's bytes (qg::decode_chunk_rows).
   std::vector<Chunk> chunks;
