@@ -32,6 +32,7 @@ struct Options {
   int threads = 0;
   int prompt = 512;
   int gen = 128;
+  int depth = 0;
   int reps = 1;
   int ubatch = 512;
   bool json = false;
@@ -43,6 +44,9 @@ std::function<int()> setup(CLI::App& app) {
   sputnik::cli::add_threads_option(app, o->threads);
   app.add_option("-p,--prompt-tokens", o->prompt, "prompt length for the prefill test")->check(CLI::Range(1, 1 << 20));
   app.add_option("-n,--gen-tokens", o->gen, "tokens for the decode test")->check(CLI::Range(1, 1 << 20));
+  app.add_option("-d,--depth", o->depth,
+                 "context tokens before the decode test (llama-bench's -d; 0: decode from one token)")
+      ->check(CLI::Range(0, 1 << 20));
   app.add_option("-r,--repetitions", o->reps, "repeat each test, report the best")->check(CLI::Range(1, 100));
   app.add_option("-b,--ubatch", o->ubatch, "prompt tokens per forward in the prefill test (llama-bench's -ub)")
       ->check(CLI::Range(1, 1 << 20));
@@ -66,12 +70,19 @@ std::function<int()> setup(CLI::App& app) {
       prefill(model, cache, 0, prompt, o->ubatch);
       best_prefill = std::min(best_prefill, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
-      // Decode test as llama-bench's tg: one token at a time after a 1-token context.
-      KVCache cache2 = model.make_cache(1, o->gen + 2);
+      // Decode test as llama-bench's tg: one token at a time after a 1-token context, or after
+      // `depth` tokens (prefilled untimed) where attention over the cache weighs in.
+      KVCache cache2 = model.make_cache(1, o->depth + o->gen + 2);
       std::vector<float> logits(size_t(model.config().vocab_size));
       Batch batch;
-      batch.add(prompt[0], 0, 0, true);
-      model.forward(batch, cache2, logits.data());
+      if (o->depth > 0) {
+        std::vector<int32_t> context(size_t(o->depth));
+        for (auto& t : context) t = any_token(rng);
+        prefill(model, cache2, 0, context, o->ubatch);
+      } else {
+        batch.add(prompt[0], 0, 0, true);
+        model.forward(batch, cache2, logits.data());
+      }
       t0 = std::chrono::steady_clock::now();
       for (int i = 0; i < o->gen; ++i) {
         batch.clear();
@@ -86,7 +97,7 @@ std::function<int()> setup(CLI::App& app) {
     // the head, routed experts top-k only, MLA's W_UK^T as the engine keeps it.
     const double active_bytes = decode_weight_bytes(model);
     // Peak memory against what must be resident: all weights plus both benchmark caches.
-    const int64_t kv_bytes = model.kv_bytes_per_token() * (int64_t(o->prompt) + o->gen + 1);
+    const int64_t kv_bytes = model.kv_bytes_per_token() * (int64_t(o->prompt) + o->depth + o->gen + 1);
     const int64_t peak_rss = peak_rss_bytes();
     const double gbps = active_bytes * decode_tps / 1e9;
     // Share of the resident weights backed by 2 MiB pages (see MappedFile::open, decode tiles).
@@ -98,16 +109,17 @@ std::function<int()> setup(CLI::App& app) {
     }
     const std::string huge_json = huge_fraction ? fmt::format(",\"huge_page_fraction\":{:.4f}", *huge_fraction) : "";
     if (o->json) {
-      std::printf("{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"gen_tokens\":%d,"
+      std::printf("{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"gen_tokens\":%d,\"depth\":%d,"
                   "\"prefill_tps\":%.3f,\"decode_tps\":%.3f,\"decode_gbps\":%.3f,\"active_weight_bytes\":%.0f,"
                   "\"weights_bytes\":%lld,\"kv_bytes\":%lld,\"peak_rss_bytes\":%lld%s}\n",
-                  o->model.c_str(), num_threads(), o->prompt, o->gen, prefill_tps, decode_tps, gbps, active_bytes,
+                  o->model.c_str(), num_threads(), o->prompt, o->gen, o->depth, prefill_tps, decode_tps, gbps, active_bytes,
                   (long long)stats.weight_bytes, (long long)kv_bytes, (long long)peak_rss, huge_json.c_str());
     } else {
       std::printf("model: %s  threads: %d\n", o->model.c_str(), num_threads());
       std::printf("prefill pp%d: %.2f tokens/s\n", o->prompt, prefill_tps);
-      std::printf("decode  tg%d: %.2f tokens/s  (%.2f GB/s of active weights, %.1f MiB/token)\n", o->gen,
-                  decode_tps, gbps, active_bytes / (1 << 20));
+      std::printf("decode  tg%d%s: %.2f tokens/s  (%.2f GB/s of active weights, %.1f MiB/token)\n", o->gen,
+                  o->depth > 0 ? fmt::format(" @ d{}", o->depth).c_str() : "", decode_tps, gbps,
+                  active_bytes / (1 << 20));
       std::printf("memory: peak RSS %.1f MiB, weights %.1f MiB + KV cache %.1f MiB\n", double(peak_rss) / (1 << 20),
                   double(stats.weight_bytes) / (1 << 20), double(kv_bytes) / (1 << 20));
       if (huge_fraction)
