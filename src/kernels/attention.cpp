@@ -49,4 +49,16 @@ void attend_group_decode(const float* q, int64_t ldq, int64_t heads, int64_t pos
   attend_group_avx512(q, ldq, heads, dk, pos + 1, k, ldk, v, ldv, dv, scale, scores.data(), out, ldo);
 }
 
+void prefetch_cache_rows(const float* first, int64_t rows, int64_t ld, int64_t width, int64_t max_bytes) {
+  const int64_t row_bytes = width * int64_t(sizeof(float));
+  if (row_bytes <= 0) return;
+  rows = std::min(rows, max_bytes / row_bytes);
+  for (int64_t r = 0; r < rows; ++r) {
+    const char* p = reinterpret_cast<const char*>(first + r * ld);
+    // From the line holding the row's first byte to the one holding its last.
+    const char* line = reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(p) & ~uintptr_t(63));
+    for (; line < p + row_bytes; line += 64) __builtin_prefetch(line, 0, 3);
+  }
+}
+
 }  // namespace sputnik

@@ -25,4 +25,12 @@ void attend_causal(const float* q, int64_t ldq, int64_t m, int64_t first_pos, in
 void attend_group_decode(const float* q, int64_t ldq, int64_t heads, int64_t pos, int64_t dk, const float* k,
                          int64_t ldk, const float* v, int64_t ldv, int64_t dv, float scale, float* out, int64_t ldo);
 
+// Asks for `rows` cache rows (ld floats apart) of `width` floats each, from `first`, to be
+// brought into this core's cache, up to `max_bytes` (the first rows first). A decode step's
+// attention reads cache rows that the weights streamed since the last token have evicted, at
+// strides the hardware prefetcher does not follow (one head's slice of each row): fetched
+// cold, 64 keys took 8.5 µs instead of 3.6. Asked for before the layer's first product, they
+// arrive while it streams.
+void prefetch_cache_rows(const float* first, int64_t rows, int64_t ld, int64_t width, int64_t max_bytes);
+
 }  // namespace sputnik

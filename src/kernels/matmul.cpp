@@ -14,6 +14,7 @@
 #include "kernels/qgemm.h"
 #include "kernels/qgemm_group.h"
 #include "kernels/quant.h"
+#include "kernels/split_rows.h"
 #include "kernels/tiles.h"
 
 namespace sputnik {
@@ -47,13 +48,14 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
   if (isa == Isa::Avx512 && n <= qg::kMaxFusedN) {
     // Chunks handed out by parallel_chunks so that a core slowed by its neighbours does not hold
     // the other back.
+    // (gemv_applies holds, so every chunk's gemv_avx512 runs; in a team all ranks must agree.)
     const int64_t step = qg::decode_chunk_rows(int64_t(w.nbytes), int64_t(w.row_bytes()));
-    std::atomic<bool> done{true};
-    parallel_chunks((out + step - 1) / step, [&](int64_t c) {
-      if (!qg::gemv_avx512(w, c * step, std::min(out, (c + 1) * step), acts, y, out))
-        done.store(false, std::memory_order_relaxed);
-    });
-    if (done.load()) return;
+    if (qg::gemv_applies(w, n)) {
+      split_rows((out + step - 1) / step, n, out, y, [&](int64_t c, float* dst) {
+        SPUTNIK_CHECK(qg::gemv_avx512(w, c * step, std::min(out, (c + 1) * step), acts, dst, out));
+      });
+      return;
+    }
   }
   const int64_t block = qg::prefill_block_rows(out, k);
   if (isa == Isa::Avx512) {
@@ -63,19 +65,17 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
     qg::to_group_acts(acts, gacts);
     // One chunk per block of rows, handed out by parallel_chunks: a static split left one
     // thread waiting for the other for ~8% of a prefill on this shared machine.
-    parallel_chunks((out + block - 1) / block, [&](int64_t c) {
+    split_rows((out + block - 1) / block, n, out, y, [&](int64_t c, float* dst) {
       const int64_t r = c * block;
-      qg::prefill_block_avx512(w, r, std::min(block, out - r), gacts, y + r, out);
+      qg::prefill_block_avx512(w, r, std::min(block, out - r), gacts, dst + r, out);
     });
     return;
   }
-  parallel_for(out, 16, [&](int64_t begin, int64_t end) {
+  split_rows((out + block - 1) / block, n, out, y, [&](int64_t c, float* dst) {
     static thread_local qg::Rows rows;
-    for (int64_t r = begin; r < end; r += block) {
-      const int64_t count = std::min(block, end - r);
-      qg::unpack_rows(w, r, count, /*offset128=*/false, rows);  // AVX2/scalar kernels take q as is
-      kernel(rows, acts, y + r, out);
-    }
+    const int64_t r = c * block, count = std::min(block, out - r);
+    qg::unpack_rows(w, r, count, /*offset128=*/false, rows);  // AVX2/scalar kernels take q as is
+    kernel(rows, acts, dst + r, out);
   });
 }
 
@@ -85,16 +85,18 @@ void matmul_rows(const TensorView& w, const float* x, int64_t n, float* y) {
   const Isa isa = active_isa();
   auto kernel = isa == Isa::Avx512 ? fd::row_dot_avx512 : isa == Isa::Avx2 ? fd::row_dot_avx2 : fd::row_dot_scalar;
   const bool plain = w.dtype == DType::F32 || w.dtype == DType::F16 || w.dtype == DType::BF16;
-  parallel_for(out, 16, [&](int64_t begin, int64_t end) {
+  // Chunks of whole 16-row groups (the cache lines of y), ~64 KiB of weights each.
+  const int64_t step = qg::decode_chunk_rows(int64_t(w.nbytes), std::max<int64_t>(int64_t(w.nbytes) / out, 1));
+  split_rows((out + step - 1) / step, n, out, y, [&](int64_t c, float* dst) {
     static thread_local std::vector<float> buf;
     static thread_local std::vector<std::byte> untiled;
     if (!plain) buf.resize(size_t(k));
-    for (int64_t o = begin; o < end; ++o) {
+    for (int64_t o = c * step; o < std::min(out, (c + 1) * step); ++o) {
       if (plain) {
-        kernel(w.dtype, w.row(o), k, x, n, y + o, out);
+        kernel(w.dtype, w.row(o), k, x, n, dst + o, out);
       } else {
         dequantize_row(w.dtype, stored_row(w, o, untiled), buf.data(), k);
-        kernel(DType::F32, buf.data(), k, x, n, y + o, out);
+        kernel(DType::F32, buf.data(), k, x, n, dst + o, out);
       }
     }
   });

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/cpu.h"
+#include "core/team.h"
 #include "core/threads.h"
 #include "kernels/fdot.h"
 #include "kernels/matmul.h"
@@ -81,16 +82,36 @@ void matmul_many(const MatmulJob* jobs, size_t count) {
     for (int64_t r = 0; r < w.rows(); r += step) chunks.push_back({int32_t(i), r, std::min(w.rows(), r + step)});
   }
   auto row_kernel = isa == Isa::Avx512 ? fd::row_dot_avx512 : isa == Isa::Avx2 ? fd::row_dot_avx2 : fd::row_dot_scalar;
-  parallel_chunks(int64_t(chunks.size()), [&](int64_t c) {
+  // Inside a decode team (core/team.h) the chunks write into the team's stage, job after job,
+  // and every rank copies all results out once the chunks are done.
+  std::vector<float*> dst(count);
+  std::vector<int64_t> stage_at(count, 0);
+  int64_t staged = 0;
+  for (size_t i = 0; i < count; ++i) {
+    dst[i] = jobs[i].y;
+    if (paths[i] == Path::Plain) continue;
+    stage_at[i] = staged;
+    staged += jobs[i].n * jobs[i].w->rows();
+  }
+  const bool team = in_team();
+  if (team) {
+    float* stage = team_stage(size_t(staged));
+    for (size_t i = 0; i < count; ++i) dst[i] = stage + stage_at[i];
+  }
+  team_chunks(int64_t(chunks.size()), [&](int64_t c) {
     const Chunk& ch = chunks[size_t(c)];
     const MatmulJob& j = jobs[ch.job];
     const TensorView& w = *j.w;
+    float* y = dst[size_t(ch.job)];
     if (paths[size_t(ch.job)] == Path::Fused) {
-      qg::gemv_avx512(w, ch.r0, ch.r1, acts[act_of[size_t(ch.job)]], j.y, w.rows());
+      qg::gemv_avx512(w, ch.r0, ch.r1, acts[act_of[size_t(ch.job)]], y, w.rows());
     } else {
-      for (int64_t o = ch.r0; o < ch.r1; ++o) row_kernel(w.dtype, w.row(o), w.cols(), j.x, j.n, j.y + o, w.rows());
+      for (int64_t o = ch.r0; o < ch.r1; ++o) row_kernel(w.dtype, w.row(o), w.cols(), j.x, j.n, y + o, w.rows());
     }
   });
+  if (team)
+    for (size_t i = 0; i < count; ++i)
+      if (paths[i] != Path::Plain) std::copy_n(dst[i], jobs[i].n * jobs[i].w->rows(), jobs[i].y);
   for (size_t i = 0; i < count; ++i)
     if (paths[i] == Path::Plain) matmul(*jobs[i].w, jobs[i].x, jobs[i].n, jobs[i].y);
 }

@@ -4,6 +4,7 @@
 
 #include "core/cpu.h"
 #include "core/error.h"
+#include "core/team.h"
 #include "core/threads.h"
 #include "kernels/activation.h"
 #include "kernels/matmul.h"
@@ -40,6 +41,18 @@ void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x,
     qg::quantize_acts(x, n, k, acts, tiles ? qg::ActForms::Tiles : qg::ActForms::All);
     const int64_t step = qg::decode_chunk_rows(int64_t(gate.nbytes + up.nbytes), int64_t(gate.row_bytes()));
     const int64_t per_matrix = (out + step - 1) / step;
+    if (in_team()) {
+      // Decode team (core/team.h): gate and up into the stage, then every rank its own SwiGLU
+      // of all rows (a few thousand values; a second split would cost another barrier).
+      float* stage = team_stage(size_t(2 * n * out));
+      team_chunks(2 * per_matrix, [&](int64_t c) {
+        const bool is_up = c >= per_matrix;
+        const int64_t r0 = (is_up ? c - per_matrix : c) * step, r1 = std::min(out, r0 + step);
+        SPUTNIK_CHECK(qg::gemv_avx512(is_up ? up : gate, r0, r1, acts, stage + (is_up ? n * out : 0), out));
+      });
+      swiglu(stage, stage + n * out, n * out, h);
+      return;
+    }
     parallel_chunks_then(
         2 * per_matrix,
         [&](int64_t c) {

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/scratch.h"
+#include "core/team.h"
 #include "core/threads.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
@@ -165,6 +166,13 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
                               per_pass * n * (std::max(nope, lora) + std::max(lora, vd))));
   float* q = scratch.take(size_t(n * q_dim));
   float* kv = scratch.take(size_t(n * width));
+  if (in_team()) {
+    // Every unit of the attention below reads all of its sequence's cached rows: they arrive
+    // while the first products stream.
+    for (const Batch::SlotRun& run : batch.slot_runs())
+      prefetch_cache_rows(cache.row(layer, run.slot, 0), batch.positions[size_t(run.tokens[0])], width, width,
+                          int64_t(512) << 10);
+  }
   // The first query product and kv_a share their input: one parallel region (and one
   // quantization of h) for both at decode.
   float* q_low = q_lora_ ? scratch.take(size_t(n * c.q_lora_rank)) : nullptr;
@@ -179,12 +187,14 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
   }
   for (int64_t t = 0; t < n; ++t) {
     const int64_t pos = batch.positions[size_t(t)];
+    rope_.apply(q + t * q_dim + nope, nh, qh, pos);
+    if (team_rank() != 0) continue;  // the cache is shared: one writer in a team (core/team.h)
     float* row = cache.row(layer, batch.slots[size_t(t)], pos);
     rms_norm(kv + t * width, kv_a_norm_.data(), 1, lora, eps, row);
     std::copy_n(kv + t * width + lora, rope, row + lora);
     rope_.apply(row + lora, 1, rope, pos);
-    rope_.apply(q + t * q_dim + nope, nh, qh, pos);
   }
+  team_sync();
 
   // Absorbed queries [n, heads, lora + rope]: per head, one GEMM of all tokens through W_UK^T.
   // For a few tokens (decode) all heads' products share one parallel region (matmul_many); a
@@ -214,10 +224,12 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
   // Attention in latent space; values are the latents themselves. Units of work: (sequence, a
   // range of heads), enough for every thread. A decoding sequence (one query) takes its range of
   // heads together: attend_group_decode reads each cached latent row once for all of them.
+  // In a team the ranks' units write into the team's stage, which every rank then reads.
   float* lat = scratch.take(size_t(n * nh * lora));
+  if (in_team()) lat = team_stage(size_t(n * nh * lora));
   const auto runs = batch.slot_runs();
   const int64_t splits = std::min(nh, (num_threads() + int64_t(runs.size()) - 1) / int64_t(runs.size()));
-  parallel_for(int64_t(runs.size()) * splits, 1, [&](int64_t begin, int64_t end) {
+  team_for(int64_t(runs.size()) * splits, [&](int64_t begin, int64_t end) {
     static thread_local std::vector<float> qbuf, obuf;
     for (int64_t u = begin; u < end; ++u) {
       const Batch::SlotRun& run = runs[size_t(u / splits)];

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/scratch.h"
+#include "core/team.h"
 #include "core/threads.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
@@ -64,6 +65,24 @@ class Qwen2 final : public Transformer {
     float* q = scratch.take(size_t(n * q_dim));
     float* k = scratch.take(size_t(n * kv_dim));
     float* v = scratch.take(size_t(n * kv_dim));
+    // Units of work for the attention below: (sequence, KV head, a range of that head's query
+    // heads), enough of them for every thread.
+    const int64_t group = nh / nkv, width = cache.width();
+    const auto runs = batch.slot_runs();
+    const int64_t groups = int64_t(runs.size()) * nkv;
+    const int64_t splits = std::min(group, (num_threads() + groups - 1) / groups);
+    if (in_team()) {
+      // This rank's units are known now (team_for's share): their cached keys and values arrive
+      // while the q/k/v product streams.
+      const int64_t units = groups * splits;
+      for (int64_t u = units * team_rank() / team_size(); u < units * (team_rank() + 1) / team_size(); ++u) {
+        const Batch::SlotRun& run = runs[size_t(u / splits / nkv)];
+        const int64_t kvh = u / splits % nkv, past = batch.positions[size_t(run.tokens[0])];
+        const float* base = cache.row(layer, run.slot, 0);
+        prefetch_cache_rows(base + kvh * hd, past, width, hd, int64_t(256) << 10);
+        prefetch_cache_rows(base + kv_dim + kvh * hd, past, width, hd, int64_t(256) << 10);
+      }
+    }
     // q, k and v share their input: one parallel region for the three at decode.
     const MatmulJob qkv[3] = {{&L.q.w, h, n, q}, {&L.k.w, h, n, k}, {&L.v.w, h, n, v}};
     matmul_many(qkv, 3);
@@ -74,22 +93,20 @@ class Qwen2 final : public Transformer {
       const int64_t pos = batch.positions[size_t(t)];
       rope_.apply(q + t * q_dim, nh, hd, pos);
       rope_.apply(k + t * kv_dim, nkv, hd, pos);
+      if (team_rank() != 0) continue;  // the cache is shared: one writer in a team (core/team.h)
       float* row = cache.row(layer, batch.slots[size_t(t)], pos);
       std::copy_n(k + t * kv_dim, kv_dim, row);
       std::copy_n(v + t * kv_dim, kv_dim, row + kv_dim);
     }
-    // Units of work: (sequence, KV head, a range of that head's query heads), enough of them
-    // for every thread. A decoding sequence (one query) takes its range of heads together
+    team_sync();
+    // A decoding sequence (one query) takes its unit's range of heads together
     // (attend_group_decode reads the cached keys and values once for them); a prompt goes head
-    // by head. Each head's output goes where its queries were: a unit reads its (tokens, heads)
-    // slice of q before it writes the same slice, and no two units share one.
-    float* attn = q;
-    const int64_t group = nh / nkv, width = cache.width();
+    // by head. Each head's output goes where its queries were (in a team, into the team's stage,
+    // which every rank reads): a unit reads its (tokens, heads) slice of q before it writes the
+    // same slice, and no two units share one.
+    float* attn = in_team() ? team_stage(size_t(n * q_dim)) : q;
     const float scale = 1.0f / std::sqrt(float(hd));
-    const auto runs = batch.slot_runs();
-    const int64_t groups = int64_t(runs.size()) * nkv;
-    const int64_t splits = std::min(group, (num_threads() + groups - 1) / groups);
-    parallel_for(groups * splits, 1, [&](int64_t begin, int64_t end) {
+    team_for(groups * splits, [&](int64_t begin, int64_t end) {
       static thread_local std::vector<float> qbuf, obuf;
       for (int64_t u = begin; u < end; ++u) {
         const Batch::SlotRun& run = runs[size_t(u / splits / nkv)];
@@ -100,7 +117,7 @@ class Qwen2 final : public Transformer {
         if (m == 1) {
           float* qh = q + run.tokens[0] * q_dim + h0 * hd;
           attend_group_decode(qh, hd, h1 - h0, first, hd, base + kvh * hd, width, base + kv_dim + kvh * hd, width, hd,
-                              scale, qh, hd);
+                              scale, attn + (qh - q), hd);
           continue;
         }
         for (int64_t head = h0; head < h1; ++head) {

@@ -8,6 +8,13 @@
 
 namespace sputnik {
 
+// Batches of at most this many tokens (decode steps) run their layers as one team
+// (core/team.h): the serial work between products runs on every core, and the products meet at
+// barriers instead of forking and joining a parallel region each. On unless turned off here or
+// with SPUTNIK_DECODE_TEAM=0 (to compare); results are the same bit for bit either way.
+constexpr int64_t kDecodeTeamTokens = 4;
+void set_decode_team(bool on);
+
 class Transformer : public Model {
  public:
   void forward(const Batch& batch, KVCache& cache, float* logits) override;

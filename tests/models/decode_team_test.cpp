@@ -1,0 +1,121 @@
+// Decode steps run as a team (core/team.h, models/transformer.h) must give the logits that one
+// thread gives, bit for bit: every product row, attention head and serial step is computed by
+// the same code on the same inputs, only on another core. Checked with quantized (and, on
+// AVX-512, tiled) weights so the team's staging of the fused GEMV, the f32 row products (the
+// MoE router), the expert batches and the attention units all take part.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/threads.h"
+#include "formats/decode_tiles.h"
+#include "kernels/quant.h"
+#include "models/model.h"
+#include "models/transformer.h"
+#include "tiny_model.h"
+
+using namespace sputnik;
+
+namespace {
+
+nlohmann::json qwen2_wide() {
+  auto c = test::qwen2_config();
+  c["hidden_size"] = 64;
+  c["intermediate_size"] = 96;
+  return c;
+}
+
+nlohmann::json deepseek_wide() {
+  auto c = test::deepseek_config();
+  c["hidden_size"] = 64;
+  c["intermediate_size"] = 96;
+  c["moe_intermediate_size"] = 32;
+  c["q_lora_rank"] = 32;
+  c["kv_lora_rank"] = 32;
+  c["qk_nope_head_dim"] = 16;
+  c["qk_rope_head_dim"] = 8;
+  c["v_head_dim"] = 16;
+  return c;
+}
+
+// Every matrix whose rows are whole 32-value blocks becomes `dtype`; then the decode layout.
+std::unique_ptr<Model> quantized(const nlohmann::json& config, DType dtype) {
+  auto ws = std::make_shared<WeightStore>();
+  test::make_tiny(*ws, config, 3);
+  for (const auto& name : ws->names()) {
+    const TensorView& t = ws->get(name);
+    if (t.shape.size() != 2 || t.shape[1] % 32 != 0 || name.find("norm") != std::string::npos ||
+        name.find("mlp.gate.") != std::string::npos)
+      continue;
+    TensorView q = t;
+    q.dtype = dtype;
+    q.nbytes = dtype_bytes(dtype, t.numel());
+    std::byte* dst = ws->allocate(q.nbytes);
+    const size_t row = dtype_bytes(dtype, t.shape[1]);
+    for (int64_t r = 0; r < t.shape[0]; ++r)
+      quantize_row(dtype, reinterpret_cast<const float*>(t.data) + r * t.shape[1], dst + size_t(r) * row, t.shape[1]);
+    q.data = dst;
+    ws->replace(q);
+  }
+  tile_for_decode(*ws, [](const std::string&, uint64_t) {});
+  return load_model(ws);
+}
+
+// Logits of two sequences decoded together, one token each per step (batches of 2), after a
+// first step of one token alone.
+std::vector<float> decode(Model& m) {
+  const int64_t v = m.config().vocab_size;
+  const std::vector<int32_t> a = {3, 14, 15, 9, 26, 5, 35}, b = {8, 9, 7, 9, 3, 2, 1};
+  KVCache cache = m.make_cache(2, 16);
+  std::vector<float> all, out(size_t(2 * v));
+  Batch first;
+  first.add(a[0], 0, 0, true);
+  m.forward(first, cache, out.data());
+  all.insert(all.end(), out.begin(), out.begin() + v);
+  for (size_t p = 1; p < a.size(); ++p) {
+    Batch step;
+    step.add(a[p], 0, int64_t(p), true);
+    step.add(b[p - 1], 1, int64_t(p - 1), true);
+    m.forward(step, cache, out.data());
+    all.insert(all.end(), out.begin(), out.end());
+  }
+  return all;
+}
+
+struct Case {
+  const char* arch;
+  DType dtype;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.arch << " " << dtype_name(c.dtype); }
+
+class DecodeTeam : public ::testing::TestWithParam<Case> {};
+
+TEST_P(DecodeTeam, MatchesOneThreadBitForBit) {
+  const Case c = GetParam();
+  auto m = quantized(std::string(c.arch) == "qwen2" ? qwen2_wide() : deepseek_wide(), c.dtype);
+  set_num_threads(1);
+  const auto one = decode(*m);
+  set_num_threads(2);
+  set_decode_team(false);
+  const auto forked = decode(*m);
+  set_decode_team(true);
+  const auto team = decode(*m);
+  set_num_threads(0);
+  ASSERT_EQ(one.size(), team.size());
+  EXPECT_EQ(0, std::memcmp(one.data(), forked.data(), one.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(one.data(), team.data(), one.size() * sizeof(float)));
+  // The steps must differ from each other, or equal outputs would prove little.
+  EXPECT_NE(0, std::memcmp(team.data(), team.data() + m->config().vocab_size, m->config().vocab_size * sizeof(float)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, DecodeTeam,
+                         ::testing::Values(Case{"qwen2", DType::Q4_0}, Case{"qwen2", DType::Q8_0},
+                                           Case{"deepseek", DType::Q4_0}, Case{"deepseek", DType::Q8_0}),
+                         [](const auto& info) {
+                           return std::string(info.param.arch) + "_" + std::string(dtype_name(info.param.dtype));
+                         });
+
+}  // namespace
