@@ -351,21 +351,26 @@ TEST(GemmBf16, MatchesDoubleProductOfRoundedInputs) {
   set_isa_cap(Isa::Avx512);
 }
 
+// Below 16 blocks, one block at a time; from 16 on, 16 at once (896 = 16 + 12, 4864 = 9 × 16 + 8).
 TEST(ActQuant, VectorPathGivesTheScalarBytes) {
   if (best_isa() != Isa::Avx512) GTEST_SKIP() << "no AVX-512 on this CPU";
-  const int64_t k = 32 * 9;
-  auto x = make_acts(1, k, 11);
-  for (int j = 32; j < 64; ++j) x[size_t(j)] = 0.0f;                          // all-zero block
-  for (int j = 64; j < 96; ++j) x[size_t(j)] = float(j - 80) * 0.5f;          // ties at .5
-  std::vector<int8_t> q1(static_cast<size_t>(k)), q2(static_cast<size_t>(k));
-  std::vector<float> d1(9), d2(9);
-  std::vector<int32_t> s1(18), s2(18);
-  qg::quantize_act_row_scalar(x.data(), k, q1.data(), d1.data(), s1.data());
-  qg::quantize_act_row_avx512(x.data(), k, q2.data(), d2.data(), s2.data());
-  EXPECT_EQ(q1, q2);
-  EXPECT_EQ(d1, d2);
-  EXPECT_EQ(s1, s2);
-  EXPECT_EQ(d1[1], 0.0f);
+  for (int64_t k : {32 * 9, 512, 896, 4864}) {
+    auto x = make_acts(1, k, 11);
+    for (int j = 32; j < 64; ++j) x[size_t(j)] = 0.0f;                          // all-zero block
+    for (int j = 64; j < 96; ++j) x[size_t(j)] = float(j - 80) * 0.5f;          // ties at .5
+    for (int j = 128; j < 160; ++j) x[size_t(j)] = j == 150 ? -1e30f : 1e-30f;  // extremes in one block
+    const int64_t blocks = k / 32;
+    std::vector<int8_t> q1(static_cast<size_t>(k)), q2(static_cast<size_t>(k));
+    std::vector<float> d1(size_t(blocks), -1.0f), d2(size_t(blocks), -2.0f);
+    std::vector<int32_t> s1(size_t(2 * blocks), -1), s2(size_t(2 * blocks), -2);
+    qg::quantize_act_row_scalar(x.data(), k, q1.data(), d1.data(), s1.data());
+    qg::quantize_act_row_avx512(x.data(), k, q2.data(), d2.data(), s2.data());
+    EXPECT_EQ(q1, q2) << k;
+    EXPECT_EQ(d1, d2) << k;
+    EXPECT_EQ(s1, s2) << k;
+    EXPECT_EQ(d1[1], 0.0f);
+    EXPECT_NE(s1[0], 0);
+  }
 }
 
 namespace {
