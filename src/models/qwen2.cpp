@@ -71,12 +71,14 @@ class Qwen2 final : public Transformer {
     const auto runs = batch.slot_runs();
     const int64_t groups = int64_t(runs.size()) * nkv;
     const int64_t splits = std::min(group, (num_threads() + groups - 1) / groups);
+    // This rank's share of the units (team_for's split; all of them outside a team).
+    const int64_t units = groups * splits;
+    const int64_t my_first = units * team_rank() / team_size(), my_end = units * (team_rank() + 1) / team_size();
     if (in_team()) {
-      // This rank's units are known now (team_for's share): their cached keys and values start
-      // arriving while the q/k/v product streams (asked again right before use below, for what
-      // the stream has evicted since: both together took a unit from 8.5 to ~5.5 µs at 64 keys).
-      const int64_t units = groups * splits;
-      for (int64_t u = units * team_rank() / team_size(); u < units * (team_rank() + 1) / team_size(); ++u) {
+      // Their cached keys and values start arriving while the q/k/v product streams (asked again
+      // right before use below, for what the stream has evicted since: both together took a unit
+      // from 8.5 to ~5.5 µs at 64 keys).
+      for (int64_t u = my_first; u < my_end; ++u) {
         const Batch::SlotRun& run = runs[size_t(u / splits / nkv)];
         const int64_t kvh = u / splits % nkv, past = batch.positions[size_t(run.tokens[0])];
         const float* base = cache.row(layer, run.slot, 0);
@@ -94,12 +96,28 @@ class Qwen2 final : public Transformer {
       const int64_t pos = batch.positions[size_t(t)];
       rope_.apply(q + t * q_dim, nh, hd, pos);
       rope_.apply(k + t * kv_dim, nkv, hd, pos);
-      if (team_rank() != 0) continue;  // the cache is shared: one writer in a team (core/team.h)
-      float* row = cache.row(layer, batch.slots[size_t(t)], pos);
-      std::copy_n(k + t * kv_dim, kv_dim, row);
-      std::copy_n(v + t * kv_dim, kv_dim, row + kv_dim);
     }
-    team_sync();
+    // The new cache rows. The cache is shared by the team (core/team.h), so each slice has one
+    // writer: the rank whose units read that (sequence, KV head) pair, when no pair is split
+    // between ranks (then nobody waits for anybody); else the leader writes all, then a barrier.
+    bool pairs_whole = true;
+    for (int r = 1; r < team_size(); ++r) pairs_whole = pairs_whole && units * r / team_size() % splits == 0;
+    const auto write_pair = [&](int64_t pair) {
+      const Batch::SlotRun& run = runs[size_t(pair / nkv)];
+      const int64_t kvh = pair % nkv;
+      for (const int64_t t : run.tokens) {
+        float* row = cache.row(layer, run.slot, batch.positions[size_t(t)]);
+        std::copy_n(k + t * kv_dim + kvh * hd, hd, row + kvh * hd);
+        std::copy_n(v + t * kv_dim + kvh * hd, hd, row + kv_dim + kvh * hd);
+      }
+    };
+    if (pairs_whole) {
+      for (int64_t pair = my_first / splits; pair < (my_end + splits - 1) / splits; ++pair) write_pair(pair);
+    } else {
+      if (team_rank() == 0)
+        for (int64_t pair = 0; pair < groups; ++pair) write_pair(pair);
+      team_sync();
+    }
     // A decoding sequence (one query) takes its unit's range of heads together
     // (attend_group_decode reads the cached keys and values once for them); a prompt goes head
     // by head. Each head's output goes where its queries were (in a team, into the team's stage,

@@ -103,10 +103,14 @@ TEST_P(DecodeTeam, MatchesOneThreadBitForBit) {
   const auto forked = decode(*m);
   set_decode_team(true);
   const auto team = decode(*m);
+  // Three ranks split a KV head's query heads between them (the leader then writes the cache).
+  set_num_threads(3);
+  const auto team3 = decode(*m);
   set_num_threads(0);
   ASSERT_EQ(one.size(), team.size());
   EXPECT_EQ(0, std::memcmp(one.data(), forked.data(), one.size() * sizeof(float)));
   EXPECT_EQ(0, std::memcmp(one.data(), team.data(), one.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(one.data(), team3.data(), one.size() * sizeof(float)));
   // The steps must differ from each other, or equal outputs would prove little.
   EXPECT_NE(0, std::memcmp(team.data(), team.data() + m->config().vocab_size, m->config().vocab_size * sizeof(float)));
 }
