@@ -81,13 +81,26 @@ void weighted_values_avx512(const float* p, int64_t j0, int64_t j1, const float*
                : at + 16 <= width         ? _mm512_loadu_ps(out + d + at)
                                           : _mm512_maskz_loadu_ps(vtail, out + d + at);
     }
-    for (int64_t j = j0; j < j1; ++j) {
-      const __m512 pj = _mm512_set1_ps(p[j]);
-      const float* vj = v + j * ldv + d;
-      for (int c = 0; c < 4; ++c) {
-        const int64_t at = 16 * c;
-        if (at + 16 <= width) acc[c] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + at), acc[c]);
-        else if (at < width) acc[c] = _mm512_fmadd_ps(pj, _mm512_maskz_loadu_ps(vtail, vj + at), acc[c]);
+    if (width == 64) {
+      // The common case (head dims 64, 128, 512) without the per-key width tests (the compiler
+      // does not hoist them).
+      for (int64_t j = j0; j < j1; ++j) {
+        const __m512 pj = _mm512_set1_ps(p[j]);
+        const float* vj = v + j * ldv + d;
+        acc[0] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj), acc[0]);
+        acc[1] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 16), acc[1]);
+        acc[2] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 32), acc[2]);
+        acc[3] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 48), acc[3]);
+      }
+    } else {
+      for (int64_t j = j0; j < j1; ++j) {
+        const __m512 pj = _mm512_set1_ps(p[j]);
+        const float* vj = v + j * ldv + d;
+        for (int c = 0; c < 4; ++c) {
+          const int64_t at = 16 * c;
+          if (at + 16 <= width) acc[c] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + at), acc[c]);
+          else if (at < width) acc[c] = _mm512_fmadd_ps(pj, _mm512_maskz_loadu_ps(vtail, vj + at), acc[c]);
+        }
       }
     }
     for (int c = 0; c < 4; ++c) {

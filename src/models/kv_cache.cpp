@@ -11,8 +11,15 @@ KVCache::KVCache(int64_t n_layers, int64_t n_slots, int64_t width, int64_t max_t
   if (n_layers <= 0 || n_slots <= 0 || width <= 0 || max_tokens < 0)
     fail("KV cache: bad geometry (layers {}, slots {}, width {}, max tokens {})", n_layers, n_slots,
          width, max_tokens);
+  stride_ = padded_stride(width);
   length_.assign(size_t(n_slots), 0);
   store_.resize(size_t(n_slots * n_layers));
+}
+
+int64_t KVCache::padded_stride(int64_t width) {
+  constexpr int64_t kLine = 64 / int64_t(sizeof(float));
+  const int64_t lines = (width + kLine - 1) / kLine;
+  return (lines % 2 ? lines : lines + 1) * kLine;
 }
 
 void KVCache::check_slot(int64_t slot) const {
@@ -43,7 +50,7 @@ void KVCache::copy_prefix(int64_t src, int64_t dst, int64_t n) {
   }
   reserve(dst, n);
   for (int64_t l = 0; l < n_layers_; ++l)
-    std::copy_n(row(l, src, 0), n * width_, row(l, dst, 0));
+    std::copy_n(row(l, src, 0), n * stride_, row(l, dst, 0));
   length_[size_t(dst)] = n;
 }
 
@@ -53,11 +60,11 @@ void KVCache::reserve(int64_t slot, int64_t n) {
     fail("KV cache: sequence in slot {} needs {} tokens, the context holds {}", slot, n, max_tokens_);
   for (int64_t l = 0; l < n_layers_; ++l) {
     auto& v = store_[size_t(slot * n_layers_ + l)];
-    const size_t need = size_t(n * width_);
+    const size_t need = size_t(n * stride_);
     if (v.size() < need) {
       // Geometric growth keeps appends cheap; capped by the slot's bound.
       size_t grow = std::max(need, v.size() * 2);
-      if (max_tokens_) grow = std::min(grow, size_t(max_tokens_ * width_));
+      if (max_tokens_) grow = std::min(grow, size_t(max_tokens_ * stride_));
       v.resize(grow);
     }
   }

@@ -157,7 +157,7 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
   const ModelConfig& c = *c_;
   const int64_t n = batch.size(), nh = c.num_attention_heads, nope = c.qk_nope_head_dim,
                 rope = c.qk_rope_head_dim, lora = c.kv_lora_rank, vd = c.v_head_dim;
-  const int64_t qh = nope + rope, q_dim = nh * qh, width = lora + rope;
+  const int64_t qh = nope + rope, q_dim = nh * qh, width = lora + rope, ld = cache.row_stride();
   const float eps = float(c.rms_norm_eps);
 
   // All working buffers from this thread's scratch arena (core/scratch.h).
@@ -170,7 +170,7 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
     // Every unit of the attention below reads all of its sequence's cached rows: they arrive
     // while the first products stream.
     for (const Batch::SlotRun& run : batch.slot_runs())
-      prefetch_cache_rows(cache.row(layer, run.slot, 0), batch.positions[size_t(run.tokens[0])], width, width,
+      prefetch_cache_rows(cache.row(layer, run.slot, 0), batch.positions[size_t(run.tokens[0])], cache.row_stride(), width,
                           int64_t(512) << 10);
   }
   // The first query product and kv_a share their input: one parallel region (and one
@@ -237,8 +237,8 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
       const int64_t m = int64_t(run.tokens.size()), first = batch.positions[size_t(run.tokens[0])];
       const float* base = cache.row(layer, run.slot, 0);
       if (m == 1) {
-        attend_group_decode(qa + (run.tokens[0] * nh + h0) * width, width, h1 - h0, first, width, base, width, base,
-                            width, lora, scale_, lat + (run.tokens[0] * nh + h0) * lora, lora);
+        attend_group_decode(qa + (run.tokens[0] * nh + h0) * width, width, h1 - h0, first, width, base, ld, base, ld,
+                            lora, scale_, lat + (run.tokens[0] * nh + h0) * lora, lora);
         continue;
       }
       for (int64_t head = h0; head < h1; ++head) {
@@ -246,7 +246,7 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
         obuf.resize(size_t(m * lora));
         for (int64_t i = 0; i < m; ++i)
           std::copy_n(qa + (run.tokens[size_t(i)] * nh + head) * width, width, qbuf.data() + i * width);
-        attend_causal(qbuf.data(), width, m, first, width, base, width, base, width, lora, scale_, obuf.data(), lora);
+        attend_causal(qbuf.data(), width, m, first, width, base, ld, base, ld, lora, scale_, obuf.data(), lora);
         for (int64_t i = 0; i < m; ++i)
           std::copy_n(obuf.data() + i * lora, lora, lat + (run.tokens[size_t(i)] * nh + head) * lora);
       }

@@ -67,7 +67,7 @@ class Qwen2 final : public Transformer {
     float* v = scratch.take(size_t(n * kv_dim));
     // Units of work for the attention below: (sequence, KV head, a range of that head's query
     // heads), enough of them for every thread.
-    const int64_t group = nh / nkv, width = cache.width();
+    const int64_t group = nh / nkv, width = cache.row_stride();
     const auto runs = batch.slot_runs();
     const int64_t groups = int64_t(runs.size()) * nkv;
     const int64_t splits = std::min(group, (num_threads() + groups - 1) / groups);

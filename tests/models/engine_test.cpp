@@ -171,3 +171,24 @@ TEST(Model, KvBytesPerTokenAndStats) {
 }
 
 }  // namespace
+
+namespace {
+
+// Rows a power of two apart would share a quarter of the L1 sets (models/kv_cache.h).
+TEST(KVCache, RowsAreAnOddNumberOfCacheLinesApart) {
+  EXPECT_EQ(KVCache::padded_stride(256), 272);  // Qwen2.5-0.5B: 1 KiB rows
+  EXPECT_EQ(KVCache::padded_stride(576), 592);  // DeepSeek MLA: latent 512 + rope 64
+  EXPECT_EQ(KVCache::padded_stride(16), 16);
+  EXPECT_EQ(KVCache::padded_stride(20), 48);
+  KVCache cache(2, 2, 256, 0);
+  cache.reserve(1, 3);
+  EXPECT_EQ(cache.row(1, 1, 2) - cache.row(1, 1, 0), 2 * 272);
+  EXPECT_EQ(cache.bytes_per_token(), 2 * 272 * 4);
+  for (int64_t i = 0; i < 3 * 272; ++i) cache.row(1, 1, 0)[i] = float(i);
+  cache.set_length(1, 3);
+  cache.copy_prefix(1, 0, 2);
+  EXPECT_EQ(cache.length(0), 2);
+  EXPECT_EQ(cache.row(1, 0, 1)[255], float(272 + 255));
+}
+
+}  // namespace

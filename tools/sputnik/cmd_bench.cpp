@@ -96,8 +96,9 @@ std::function<int()> setup(CLI::App& app) {
     // Bytes a decode step must stream (models/decode_bytes.h): one embedding row unless it is
     // the head, routed experts top-k only, MLA's W_UK^T as the engine keeps it.
     const double active_bytes = decode_weight_bytes(model);
-    // Peak memory against what must be resident: all weights plus both benchmark caches.
-    const int64_t kv_bytes = model.kv_bytes_per_token() * (int64_t(o->prompt) + o->depth + o->gen + 1);
+    // Peak memory against what must be resident: all weights plus both benchmark caches (their
+    // rows as allocated, padding included: models/kv_cache.h).
+    const int64_t kv_bytes = model.make_cache(1, 1).bytes_per_token() * (int64_t(o->prompt) + o->depth + o->gen + 1);
     const int64_t peak_rss = peak_rss_bytes();
     const double gbps = active_bytes * decode_tps / 1e9;
     // Share of the resident weights backed by 2 MiB pages (see MappedFile::open, decode tiles).
