@@ -11,12 +11,6 @@
 namespace sputnik {
 namespace {
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 constexpr int kMaxRanks = 64;
 
 // A rank's share of the current team_chunks call, as one word: (call tag << 48) | (next << 24) |
@@ -67,7 +61,7 @@ struct Team {
     }
     while (generation.load(std::memory_order_acquire) == gen) {
       if (aborted.load(std::memory_order_relaxed)) throw TeamAborted{};
-      cpu_relax();
+      detail::cpu_relax();
     }
   }
 };

@@ -13,12 +13,6 @@
 namespace sputnik {
 namespace {
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 // How long an idle worker spins before it sleeps: long enough to cover the serial steps between
 // the products of a decode step (norms, sampling: microseconds), short enough that an idle
 // server does not keep cores busy (~1 ms).
@@ -44,7 +38,7 @@ class Pool {
       wake_.notify_all();
     }
     run_share(0);
-    while (remaining_.load(std::memory_order_acquire) > 0) cpu_relax();
+    while (remaining_.load(std::memory_order_acquire) > 0) detail::cpu_relax();
   }
 
   void barrier(int threads) {
@@ -53,7 +47,7 @@ class Pool {
       barrier_count_.store(0, std::memory_order_relaxed);
       barrier_generation_.fetch_add(1, std::memory_order_release);
     } else {
-      while (barrier_generation_.load(std::memory_order_acquire) == gen) cpu_relax();
+      while (barrier_generation_.load(std::memory_order_acquire) == gen) detail::cpu_relax();
     }
   }
 
@@ -79,7 +73,7 @@ class Pool {
   void work(int index, uint64_t seen) {
     for (;;) {
       uint64_t task = seen;
-      for (int i = 0; i < kSpins && (task = task_.load(std::memory_order_acquire)) == seen; ++i) cpu_relax();
+      for (int i = 0; i < kSpins && (task = task_.load(std::memory_order_acquire)) == seen; ++i) detail::cpu_relax();
       if (task == seen) {
         sleepers_.fetch_add(1, std::memory_order_seq_cst);
         std::unique_lock<std::mutex> lock(sleep_mutex_);

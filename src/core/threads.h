@@ -29,6 +29,12 @@ template <typename Fn, typename After>
 void parallel_chunks_then(int64_t n, Fn&& fn, After&& after);
 
 namespace detail {
+// One turn of a spin-wait loop (a hint to the core that this thread only waits).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 // Runs body(ctx, t) for t in [0, threads) at once, t = 0 on the calling thread, and returns when
 // all are done. threads >= 2; not from inside a task.
 void run_on_pool(int threads, void (*body)(void*, int), void* ctx);

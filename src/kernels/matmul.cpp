@@ -46,9 +46,9 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
   qg::quantize_acts(x, n, k, acts, qg::gemv_reads_tiles_only(w, n) ? qg::ActForms::Tiles : qg::ActForms::All);
   auto kernel = isa == Isa::Avx2 ? qg::dot_rows_avx2 : qg::dot_rows_scalar;
   if (isa == Isa::Avx512 && n <= qg::kMaxFusedN) {
-    // Chunks handed out by parallel_chunks so that a core slowed by its neighbours does not hold
-    // the other back.
-    // (gemv_applies holds, so every chunk's gemv_avx512 runs; in a team all ranks must agree.)
+    // Chunks handed out as they are claimed (split_rows) so that a core slowed by its
+    // neighbours does not hold the other back. gemv_applies is checked first so that every
+    // chunk's gemv_avx512 runs (in a team, all ranks must take the same path).
     const int64_t step = qg::decode_chunk_rows(int64_t(w.nbytes), int64_t(w.row_bytes()));
     if (qg::gemv_applies(w, n)) {
       split_rows((out + step - 1) / step, n, out, y, [&](int64_t c, float* dst) {

@@ -170,7 +170,7 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
     // Every unit of the attention below reads all of its sequence's cached rows: they arrive
     // while the first products stream.
     for (const Batch::SlotRun& run : batch.slot_runs())
-      prefetch_cache_rows(cache.row(layer, run.slot, 0), batch.positions[size_t(run.tokens[0])], cache.row_stride(), width,
+      prefetch_cache_rows(cache.row(layer, run.slot, 0), batch.positions[size_t(run.tokens[0])], ld, width,
                           int64_t(512) << 10);
   }
   // The first query product and kv_a share their input: one parallel region (and one
@@ -225,8 +225,7 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
   // range of heads), enough for every thread. A decoding sequence (one query) takes its range of
   // heads together: attend_group_decode reads each cached latent row once for all of them.
   // In a team the ranks' units write into the team's stage, which every rank then reads.
-  float* lat = scratch.take(size_t(n * nh * lora));
-  if (in_team()) lat = team_stage(size_t(n * nh * lora));
+  float* lat = in_team() ? team_stage(size_t(n * nh * lora)) : scratch.take(size_t(n * nh * lora));
   const auto runs = batch.slot_runs();
   const int64_t splits = std::min(nh, (num_threads() + int64_t(runs.size()) - 1) / int64_t(runs.size()));
   team_for(int64_t(runs.size()) * splits, [&](int64_t begin, int64_t end) {

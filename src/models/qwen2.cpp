@@ -67,7 +67,7 @@ class Qwen2 final : public Transformer {
     float* v = scratch.take(size_t(n * kv_dim));
     // Units of work for the attention below: (sequence, KV head, a range of that head's query
     // heads), enough of them for every thread.
-    const int64_t group = nh / nkv, width = cache.row_stride();
+    const int64_t group = nh / nkv, ld = cache.row_stride();
     const auto runs = batch.slot_runs();
     const int64_t groups = int64_t(runs.size()) * nkv;
     const int64_t splits = std::min(group, (num_threads() + groups - 1) / groups);
@@ -82,8 +82,8 @@ class Qwen2 final : public Transformer {
         const Batch::SlotRun& run = runs[size_t(u / splits / nkv)];
         const int64_t kvh = u / splits % nkv, past = batch.positions[size_t(run.tokens[0])];
         const float* base = cache.row(layer, run.slot, 0);
-        prefetch_cache_rows(base + kvh * hd, past, width, hd, int64_t(256) << 10);
-        prefetch_cache_rows(base + kv_dim + kvh * hd, past, width, hd, int64_t(256) << 10);
+        prefetch_cache_rows(base + kvh * hd, past, ld, hd, int64_t(256) << 10);
+        prefetch_cache_rows(base + kv_dim + kvh * hd, past, ld, hd, int64_t(256) << 10);
       }
     }
     // q, k and v share their input: one parallel region for the three at decode.
@@ -134,10 +134,10 @@ class Qwen2 final : public Transformer {
         const int64_t m = int64_t(run.tokens.size()), first = batch.positions[size_t(run.tokens[0])];
         const float* base = cache.row(layer, run.slot, 0);
         if (m == 1) {
-          prefetch_cache_rows(base + kvh * hd, first, width, hd, int64_t(256) << 10);
-          prefetch_cache_rows(base + kv_dim + kvh * hd, first, width, hd, int64_t(256) << 10);
+          prefetch_cache_rows(base + kvh * hd, first, ld, hd, int64_t(256) << 10);
+          prefetch_cache_rows(base + kv_dim + kvh * hd, first, ld, hd, int64_t(256) << 10);
           float* qh = q + run.tokens[0] * q_dim + h0 * hd;
-          attend_group_decode(qh, hd, h1 - h0, first, hd, base + kvh * hd, width, base + kv_dim + kvh * hd, width, hd,
+          attend_group_decode(qh, hd, h1 - h0, first, hd, base + kvh * hd, ld, base + kv_dim + kvh * hd, ld, hd,
                               scale, attn + (qh - q), hd);
           continue;
         }
@@ -146,7 +146,7 @@ class Qwen2 final : public Transformer {
           obuf.resize(size_t(m * hd));
           for (int64_t i = 0; i < m; ++i)
             std::copy_n(q + run.tokens[size_t(i)] * q_dim + head * hd, hd, qbuf.data() + i * hd);
-          attend_causal(qbuf.data(), hd, m, first, hd, base + kvh * hd, width, base + kv_dim + kvh * hd, width, hd,
+          attend_causal(qbuf.data(), hd, m, first, hd, base + kvh * hd, ld, base + kv_dim + kvh * hd, ld, hd,
                         scale, obuf.data(), hd);
           for (int64_t i = 0; i < m; ++i)
             std::copy_n(obuf.data() + i * hd, hd, attn + run.tokens[size_t(i)] * q_dim + head * hd);
