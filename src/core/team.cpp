@@ -13,6 +13,11 @@ namespace {
 
 constexpr int kMaxRanks = 64;
 
+// Shares rotate from call to call: in a team's call k (from 0) rank r owns share (r + k) mod size. The products of a decode
+// step lie back to back in memory (formats/decode_tiles.h), so with two ranks the one that ended
+// the last product at its end starts the next one at its beginning, right behind: one DRAM
+// stream continues instead of two restarting.
+//
 // A rank's share of the current team_chunks call, as one word: (call tag << 48) | (next << 24) |
 // end. The owner takes chunks from the front; a rank done with its own share takes them from the
 // back, far from where the owner is streaming (its hardware prefetcher has already asked for the
@@ -145,7 +150,8 @@ uint64_t current_word(Rank& r, int owner) {
   while (w >> (2 * kIndexBits) != tag) {
     // Between two calls every rank passes a barrier, so a word with another tag is the previous
     // call's, finished.
-    const int64_t begin = r.chunks * owner / team.size, end = r.chunks * (owner + 1) / team.size;
+    const int64_t share = (owner + int64_t(r.calls) - 1) % team.size;
+    const int64_t begin = r.chunks * share / team.size, end = r.chunks * (share + 1) / team.size;
     if (word.compare_exchange_weak(w, pack(tag, begin, end), std::memory_order_acq_rel, std::memory_order_acquire))
       return pack(tag, begin, end);
   }

@@ -78,7 +78,11 @@ bool wants_decode_tiles(const WeightStore& store, const std::string& name) {
 }
 
 void tile_for_decode(WeightStore& store, const std::function<void(const std::string&, uint64_t)>& on_tensor) {
-  const auto names = decode_order(store.names());
+  // Matrices first, in decode order, then the vectors (norms, biases): a 3.5 KB norm between two
+  // products would break the one stream of a rank that goes on from one into the next
+  // (core/team.cpp rotates the shares for that).
+  auto names = decode_order(store.names());
+  std::stable_partition(names.begin(), names.end(), [&](const std::string& n) { return store.get(n).shape.size() >= 2; });
   if (active_isa() != Isa::Avx512) {
     for (const auto& n : names) on_tensor(n, store.get(n).nbytes);
     return;

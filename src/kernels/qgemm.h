@@ -78,10 +78,11 @@ void dot_rows_avx2(const Rows& r, const Acts& a, float* y, int64_t ldy);
 // Fused decode kernels: rows [r0, r1) of w (Q8_0, Q4_0, Q4_K or Q6_K) straight from the stored
 // blocks against a.n ≤ 4 activation rows, no unpacking. False when w's dtype has none.
 constexpr int64_t kMaxFusedN = 4;
-// Rows per parallel_chunks chunk of a decode product of `total_bytes` over rows of `row_bytes`:
-// whole tiles of 16 rows (the cache lines of y), about 16 chunks per thread, and at most
-// 64 KiB (~2 µs of one core's DRAM stream): the last chunk a thread takes is what the other
-// may wait for at the region's end, and the output head alone is 77–145 MB.
+// Rows per chunk of a decode product of `total_bytes` over rows of `row_bytes`: whole tiles of
+// 16 rows (the cache lines of y). Forked (parallel_chunks): about 16 chunks per thread and at
+// most 64 KiB (~2 µs of one core's DRAM stream): the last chunk a thread takes is what the other
+// may wait for at the region's end, and the output head alone is 77–145 MB. In a decode team
+// (team_chunks): about 4 per rank, at most 1 MiB.
 int64_t decode_chunk_rows(int64_t total_bytes, int64_t row_bytes);
 // For Tiles16 weights (kernels/tiles.h), r0 and r1 are multiples of 16 or r1 = w.rows().
 bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy);

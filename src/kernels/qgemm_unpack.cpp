@@ -7,6 +7,7 @@
 
 #include "core/cpu.h"
 #include "core/error.h"
+#include "core/team.h"
 #include "core/threads.h"
 #include "kernels/qgemm.h"
 #include "kernels/tiles.h"
@@ -138,8 +139,14 @@ void quantize_act_row_scalar(const float* x, int64_t k, int8_t* q, float* d, int
 }
 
 int64_t decode_chunk_rows(int64_t total_bytes, int64_t row_bytes) {
-  constexpr int64_t kMaxChunkBytes = int64_t(64) << 10;
-  const int64_t target = std::min(kMaxChunkBytes, total_bytes / (16 * std::max(1, num_threads())));
+  // Forked regions: many small chunks, since a thread that starts late (woken, or descheduled
+  // by a neighbour) is common and the other must not wait for its last big one. A team starts
+  // every product together and steals from the back of a slower rank's share anyway; there,
+  // 4 chunks per rank decoded 0.5B Q4_0 ~3% faster than 16 (A/B in one process, 2 threads).
+  const bool team = in_team();
+  const int64_t max_chunk_bytes = team ? int64_t(1) << 20 : int64_t(64) << 10;
+  const int64_t per_thread = team ? 4 : 16;
+  const int64_t target = std::min(max_chunk_bytes, total_bytes / (per_thread * std::max(1, num_threads())));
   return std::max<int64_t>(16, target / std::max<int64_t>(row_bytes, 1) / 16 * 16);
 }
 

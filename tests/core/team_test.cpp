@@ -62,6 +62,32 @@ TEST_P(Team, IdleRanksTakeChunksFromTheBackOfASlowShare) {
   EXPECT_EQ(owner[n / 2 + 1].load(), 1);
 }
 
+// Shares rotate from call to call: in a team's second call rank 0 starts at the back half and
+// rank 1 at the front (the rank that ended the first product at its end goes on at the start of
+// the next, which lies right behind it).
+TEST_P(Team, SharesRotateFromCallToCall) {
+  if (GetParam() < 2) GTEST_SKIP() << "needs two ranks";
+  const int64_t n = 64;
+  // A rank that starts late may find every chunk taken: try until both ran some in both calls.
+  bool checked = false;
+  for (int attempt = 0; attempt < 100 && !checked; ++attempt) {
+    int64_t first[2][2] = {{-1, -1}, {-1, -1}};  // [call][rank]: the first chunk the rank ran
+    run_team_spmd(2, [&](int rank) {
+      for (int call = 0; call < 2; ++call)
+        team_chunks(n, [&](int64_t c) {
+          if (first[call][rank] < 0) first[call][rank] = c;
+        });
+    });
+    for (int call = 0; call < 2; ++call)
+      for (int rank = 0; rank < 2; ++rank)
+        if (first[call][rank] >= 0) {
+          EXPECT_EQ(first[call][rank], (rank + call) % 2 * n / 2) << "call " << call << " rank " << rank;
+        }
+    checked = first[0][0] >= 0 && first[0][1] >= 0 && first[1][0] >= 0 && first[1][1] >= 0;
+  }
+  EXPECT_TRUE(checked);
+}
+
 // team_for gives each rank a contiguous share and waits for all of them; team_stage hands every
 // rank the same memory, so what one rank wrote before a barrier all read after it.
 TEST_P(Team, StageIsSharedAndForSplitsContiguously) {
