@@ -13,10 +13,10 @@ namespace {
 
 constexpr int kMaxRanks = 64;
 
-// Shares rotate from call to call: in a team's call k (from 0) rank r owns share (r + k) mod size. The products of a decode
-// step lie back to back in memory (formats/decode_tiles.h), so with two ranks the one that ended
-// the last product at its end starts the next one at its beginning, right behind: one DRAM
-// stream continues instead of two restarting.
+// Shares rotate from call to call: in a team's call k (from 0) rank r owns share (r + k) mod
+// size. The products of a decode step lie back to back in memory (formats/decode_tiles.h), so
+// with two ranks the one that ended the last product at its end starts the next one at its
+// beginning, right behind: one DRAM stream continues instead of two restarting.
 //
 // A rank's share of the current team_chunks call, as one word: (call tag << 48) | (next << 24) |
 // end. The owner takes chunks from the front; a rank done with its own share takes them from the

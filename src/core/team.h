@@ -40,9 +40,9 @@ void team_sync();
 float* team_stage(size_t floats);
 
 // Runs fn(c) for every c in [0, n) once across the team, then team_sync(). Each rank walks its
-// own contiguous share first (one DRAM stream; which share is its own rotates from call to call), then takes chunks from the back of the others'
-// shares (a core slowed by its neighbours must not hold the other back). Outside a team: plain
-// parallel_chunks.
+// own contiguous share first (one DRAM stream; which share is its own rotates from call to
+// call), then takes chunks from the back of the others' shares (a core slowed by its neighbours
+// must not hold the other back). Outside a team: plain parallel_chunks.
 template <typename Fn>
 void team_chunks(int64_t n, Fn&& fn);
 

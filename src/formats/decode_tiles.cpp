@@ -82,7 +82,8 @@ void tile_for_decode(WeightStore& store, const std::function<void(const std::str
   // products would break the one stream of a rank that goes on from one into the next
   // (core/team.cpp rotates the shares for that).
   auto names = decode_order(store.names());
-  std::stable_partition(names.begin(), names.end(), [&](const std::string& n) { return store.get(n).shape.size() >= 2; });
+  std::stable_partition(names.begin(), names.end(),
+                        [&](const std::string& n) { return store.get(n).shape.size() >= 2; });
   if (active_isa() != Isa::Avx512) {
     for (const auto& n : names) on_tensor(n, store.get(n).nbytes);
     return;
