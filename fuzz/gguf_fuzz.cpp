@@ -30,6 +30,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const GgufTensorInfo& t : f.tensors) touch(bytes + f.data_offset + t.offset, t.nbytes);
   (void)gguf_metadata_json(f);
 
+  // Arrays read in place from the file (as the tokenizer reads the vocabulary) equal the parsed
+  // ones, with the vocabulary left in the file or not.
+  const GgufFile lean = parse_gguf(bytes, size, "fuzz", /*keep_vocabulary=*/false);
+  for (size_t i = 0; i < f.kv.size(); ++i) {
+    const GgufArray* a = f.kv[i].second.as_array();
+    const GgufArray* b = lean.kv[i].second.as_array();
+    if (!a) continue;
+    if (!b || a->offset != b->offset) __builtin_trap();
+    if (a->elem == GgufType::STRING) {
+      const auto items = gguf_string_items(*b, bytes, size, "fuzz");
+      if (items.size() != a->items.size()) __builtin_trap();
+      for (size_t j = 0; j < items.size(); ++j)
+        if (items[j] != *a->items[j].as_string()) __builtin_trap();
+    } else if (a->elem != GgufType::ARRAY && a->elem != GgufType::BOOL && a->elem != GgufType::F32 &&
+               a->elem != GgufType::F64) {
+      std::vector<int64_t> items;
+      try {
+        items = gguf_int_items(*b, bytes, size, "fuzz");
+      } catch (const Error&) {
+        continue;  // u64 values above INT64_MAX
+      }
+      if (items.size() != a->items.size()) __builtin_trap();
+      for (size_t j = 0; j < items.size(); ++j)
+        if (items[j] != a->items[j].as_int()) __builtin_trap();
+    }
+  }
+
   try {
     auto store = gguf_to_store(f, bytes);
     for (const std::string& name : store->names()) {

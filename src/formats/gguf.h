@@ -44,6 +44,7 @@ struct GgufArray {
   GgufType elem = GgufType::U8;
   std::vector<GgufValue> items;
   uint64_t skipped = 0;  // elements validated but not kept (parse_gguf without the vocabulary)
+  size_t offset = 0;     // where its elements start in the file (parsed arrays; not compared)
 };
 
 // One metadata value: the file's type plus the value widened to 64 bits.
@@ -106,6 +107,13 @@ struct GgufFile {
 GgufFile parse_gguf(const std::byte* data, size_t size, const std::string& source, bool keep_vocabulary = true);
 inline constexpr std::string_view kGgufVocabularyKeys[] = {
     "tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.scores", "tokenizer.ggml.merges"};
+
+// The elements of a parsed array read again from the file's bytes, e.g. a vocabulary array
+// that parse_gguf left there: strings as views into `data` (valid while it is mapped), integers
+// widened. Throws Error when the array holds another type or does not fit in `size` bytes.
+std::vector<std::string_view> gguf_string_items(const GgufArray& a, const std::byte* data, size_t size,
+                                                const std::string& source);
+std::vector<int64_t> gguf_int_items(const GgufArray& a, const std::byte* data, size_t size, const std::string& source);
 
 // Metadata as JSON (numbers, strings, booleans, arrays; keys of skipped arrays are left out); f32 values are given as the shortest
 // decimal that reads back as the same float (1e-06, not 9.999999974752427e-07).

@@ -43,8 +43,8 @@ size_t min_value_bytes(GgufType t) {
 
 class Reader {
  public:
-  Reader(const std::byte* data, size_t size, const std::string& source)
-      : data_(data), size_(size), source_(source) {}
+  Reader(const std::byte* data, size_t size, const std::string& source, size_t pos = 0)
+      : data_(data), size_(size), pos_(std::min(pos, size)), source_(source) {}
 
   size_t pos() const { return pos_; }
   size_t remaining() const { return size_ - pos_; }
@@ -109,6 +109,7 @@ class Reader {
         arr.elem = read_type(key.c_str());
         const size_t at = pos_;
         const uint64_t n = read<uint64_t>(key.c_str());
+        arr.offset = pos_;
         if (n > remaining() / min_value_bytes(arr.elem))
           fail("{}: metadata '{}' at byte {} claims {} array elements of type {}, more than the "
                "{} bytes left can hold", source_, key, at, n, gguf_type_name(arr.elem), remaining());
@@ -126,6 +127,17 @@ class Reader {
     return out;
   }
 
+  std::string_view read_string_view(const char* what) {
+    const size_t at = pos_;
+    const uint64_t n = read<uint64_t>(what);
+    if (n > remaining())
+      fail("{}: {} at byte {} claims {} bytes but only {} remain in the file", source_, what, at,
+           n, remaining());
+    std::string_view s(reinterpret_cast<const char*>(data_ + pos_), size_t(n));
+    pos_ += size_t(n);
+    return s;
+  }
+
  private:
   const std::byte* data_;
   size_t size_;
@@ -141,6 +153,43 @@ uint64_t checked_mul(uint64_t a, uint64_t b, const std::string& source, const st
 }
 
 }  // namespace
+
+std::vector<std::string_view> gguf_string_items(const GgufArray& a, const std::byte* data, size_t size,
+                                                const std::string& source) {
+  if (a.elem != GgufType::STRING) fail("{}: expected an array of strings, found {}", source, gguf_type_name(a.elem));
+  const uint64_t n = a.items.empty() ? a.skipped : a.items.size();
+  if (n > size / 8) fail("{}: string array of {} elements does not fit in the file", source, n);
+  Reader r(data, size, source, a.offset);
+  std::vector<std::string_view> out(static_cast<size_t>(n));
+  for (auto& s : out) s = r.read_string_view("array string");
+  return out;
+}
+
+std::vector<int64_t> gguf_int_items(const GgufArray& a, const std::byte* data, size_t size, const std::string& source) {
+  const uint64_t n = a.items.empty() ? a.skipped : a.items.size();
+  if (n > size) fail("{}: integer array of {} elements does not fit in the file", source, n);
+  Reader r(data, size, source, a.offset);
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  for (auto& x : out) {
+    switch (a.elem) {
+      case GgufType::U8: x = r.read<uint8_t>("array element"); break;
+      case GgufType::I8: x = r.read<int8_t>("array element"); break;
+      case GgufType::U16: x = r.read<uint16_t>("array element"); break;
+      case GgufType::I16: x = r.read<int16_t>("array element"); break;
+      case GgufType::U32: x = r.read<uint32_t>("array element"); break;
+      case GgufType::I32: x = r.read<int32_t>("array element"); break;
+      case GgufType::I64: x = r.read<int64_t>("array element"); break;
+      case GgufType::U64: {
+        const uint64_t v = r.read<uint64_t>("array element");
+        if (v > uint64_t(INT64_MAX)) fail("{}: array element {} is out of range", source, v);
+        x = int64_t(v);
+        break;
+      }
+      default: fail("{}: expected an array of integers, found {}", source, gguf_type_name(a.elem));
+    }
+  }
+  return out;
+}
 
 GgufFile parse_gguf(const std::byte* data, size_t size, const std::string& source, bool keep_vocabulary) {
   GgufFile f;

@@ -67,10 +67,12 @@ const ChatTemplate& ModelBundle::require_template() const {
 ModelBundle open_bundle(const std::string& path, const LoadOptions& options) {
   ModelBundle b;
   b.path = path;
+  // The tokenizer first: parsing its vocabulary takes several times the heap it keeps (see
+  // load_tokenizer), and that transient peak should not stack on top of resident weights.
+  if (has_tokenizer(path)) b.tokenizer = load_tokenizer(path);
   b.weights = load_weights(path, options);
   b.model = load_model(b.weights);
-  if (has_tokenizer(path)) {
-    b.tokenizer = load_tokenizer(path);
+  if (b.tokenizer) {
     b.chat_template = load_template(path, *b.weights, *b.tokenizer);
     b.stop_ids = find_stop_ids(*b.tokenizer, *b.weights);
   }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <memory>
 #include <queue>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "tokenizer/byte_level.h"
@@ -48,23 +49,24 @@ WordCache& cache_for(uint64_t uid) {
 
 }  // namespace
 
-BpeModel::BpeModel(std::vector<std::pair<std::string, int32_t>> vocab,
-                   const std::vector<std::pair<std::string, std::string>>& merges, bool ignore_merges)
+BpeModel::BpeModel(const std::vector<std::pair<std::string_view, int32_t>>& vocab,
+                   const std::vector<std::pair<std::string_view, std::string_view>>& merges, bool ignore_merges)
     : ignore_merges_(ignore_merges), uid_(next_uid.fetch_add(1)) {
   int32_t max_id = -1;
-  vocab_.reserve(vocab.size());
-  raw_vocab_.reserve(vocab.size());
-  for (auto& [tok, id] : vocab) {
+  for (const auto& [tok, id] : vocab) {
     if (id < 0) fail("tokenizer vocabulary: negative id {} for token '{}'", id, tok);
     max_id = std::max(max_id, id);
   }
-  pieces_.resize(size_t(max_id + 1));
-  for (auto& [tok, id] : vocab) {
-    std::string raw;
-    if (byte_level::decode(tok, raw)) raw_vocab_[raw] = id;
-    pieces_[size_t(id)] = tok;
-    vocab_[std::move(tok)] = id;
+  pieces_ = StringTable(size_t(max_id + 1));
+  if (ignore_merges_) raw_ = StringTable(size_t(max_id + 1));
+  std::string raw;
+  for (const auto& [tok, id] : vocab) {
+    raw.clear();
+    if (ignore_merges_ && byte_level::decode(tok, raw)) raw_.add(id, raw);
+    pieces_.add(id, tok);
   }
+  pieces_.build_index();
+  if (ignore_merges_) raw_.build_index();
   for (int b = 0; b < 256; ++b) byte_id_[b] = find(byte_level::char_of(static_cast<unsigned char>(b)));
 
   size_t cap = 16;
@@ -72,13 +74,15 @@ BpeModel::BpeModel(std::vector<std::pair<std::string, int32_t>> vocab,
   slots_.assign(cap, MergeSlot{0, 0, 0});
   mask_ = cap - 1;
   shift_ = 64 - __builtin_ctzll(cap);
+  std::string joined;
   for (size_t r = 0; r < merges.size(); ++r) {
     const auto& [a, b] = merges[r];
     const int32_t ia = find(a), ib = find(b);
     if (ia < 0) fail("tokenizer merges: rank {} names '{}', which is not in the vocabulary", r, a);
     if (ib < 0) fail("tokenizer merges: rank {} names '{}', which is not in the vocabulary", r, b);
-    const int32_t im = find(a + b);
-    if (im < 0) fail("tokenizer merges: rank {} makes '{}', which is not in the vocabulary", r, a + b);
+    joined.assign(a).append(b);
+    const int32_t im = find(joined);
+    if (im < 0) fail("tokenizer merges: rank {} makes '{}', which is not in the vocabulary", r, joined);
     const uint64_t key = ((uint64_t(uint32_t(ia)) << 32) | uint32_t(ib)) + 1;
     size_t h = size_t((key * 0x9E3779B97F4A7C15ull) >> shift_);
     while (slots_[h].key != 0 && slots_[h].key != key) h = (h + 1) & mask_;
@@ -87,14 +91,10 @@ BpeModel::BpeModel(std::vector<std::pair<std::string, int32_t>> vocab,
   }
 }
 
-int32_t BpeModel::find(std::string_view token) const {
-  auto it = vocab_.find(token);
-  return it == vocab_.end() ? -1 : it->second;
-}
+int32_t BpeModel::find(std::string_view token) const { return pieces_.find(token); }
 
-const std::string& BpeModel::piece(int32_t id) const {
-  static const std::string empty;
-  return id >= 0 && size_t(id) < pieces_.size() ? pieces_[size_t(id)] : empty;
+size_t BpeModel::heap_bytes() const {
+  return pieces_.heap_bytes() + raw_.heap_bytes() + slots_.capacity() * sizeof(MergeSlot);
 }
 
 // Short words: keep the rank of each adjacent pair and rescan for the lowest one; the scan
@@ -197,9 +197,9 @@ void BpeModel::merge(std::string_view word, std::vector<int32_t>& out) const {
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (ignore_merges_) {
-    auto it = raw_vocab_.find(word);
-    if (it != raw_vocab_.end()) {
-      out.push_back(it->second);
+    const int32_t id = raw_.find(word);
+    if (id >= 0) {
+      out.push_back(id);
       return;
     }
   }

@@ -5,9 +5,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "tokenizer/string_table.h"
 
 namespace sputnik {
 
@@ -15,8 +16,8 @@ class BpeModel {
  public:
   // `vocab` maps byte-level token strings to ids; merges are pairs of token strings, in rank
   // order. Throws Error when a merge names a token that is not in the vocabulary.
-  BpeModel(std::vector<std::pair<std::string, int32_t>> vocab,
-           const std::vector<std::pair<std::string, std::string>>& merges, bool ignore_merges);
+  BpeModel(const std::vector<std::pair<std::string_view, int32_t>>& vocab,
+           const std::vector<std::pair<std::string_view, std::string_view>>& merges, bool ignore_merges);
 
   // Appends the ids of `word` (raw bytes, not byte-level encoded) to `out`.
   void encode_word(std::string_view word, std::vector<int32_t>& out) const;
@@ -24,9 +25,9 @@ class BpeModel {
   // Id of a byte-level token string, -1 if absent.
   int32_t find(std::string_view token) const;
   // Byte-level token string of an id ("" if absent).
-  const std::string& piece(int32_t id) const;
-  int32_t max_id() const { return int32_t(pieces_.size()) - 1; }
-  size_t size() const { return vocab_.size(); }
+  std::string_view piece(int32_t id) const { return pieces_.at(id); }
+  int32_t max_id() const { return int32_t(pieces_.ids()) - 1; }
+  size_t heap_bytes() const;
 
  private:
   struct MergeSlot {
@@ -53,13 +54,8 @@ class BpeModel {
   void merge_large(int32_t* sym, int n, std::vector<int32_t>& out) const;
   void merge(std::string_view word, std::vector<int32_t>& out) const;
 
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> vocab_;      // byte-level string
-  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> raw_vocab_;  // raw bytes
-  std::vector<std::string> pieces_;
+  StringTable pieces_;  // byte-level strings
+  StringTable raw_;     // raw bytes, only with ignore_merges (whole words looked up first)
   std::vector<MergeSlot> slots_;
   size_t mask_ = 0;
   int shift_ = 64;

@@ -92,20 +92,58 @@ int32_t optional_id(const nlohmann::json& m, const char* key) {
 
 }  // namespace
 
+namespace {
+
+std::string source_of(const nlohmann::json& m) {
+  return m.is_object() && m.contains("general.name") && m["general.name"].is_string()
+             ? "GGUF tokenizer of " + m["general.name"].get<std::string>()
+             : std::string("GGUF tokenizer");
+}
+
+}  // namespace
+
 Tokenizer Tokenizer::from_gguf_metadata(const nlohmann::json& m) {
-  const std::string source = m.contains("general.name") && m["general.name"].is_string()
-                                 ? "GGUF tokenizer of " + m["general.name"].get<std::string>()
-                                 : std::string("GGUF tokenizer");
+  const std::string source = source_of(m);
+  if (!m.is_object()) fail("{}: metadata is not an object", source);
+  GgufVocabulary v;
+  if (m.contains("tokenizer.ggml.tokens") && m["tokenizer.ggml.tokens"].is_array()) {
+    const auto& tokens = m["tokenizer.ggml.tokens"];
+    v.tokens.reserve(tokens.size());
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      if (!tokens[i].is_string()) fail("{}: token {} is not a string", source, i);
+      v.tokens.push_back(tokens[i].get_ref<const std::string&>());
+    }
+  }
+  if (m.contains("tokenizer.ggml.token_type")) {
+    const auto& types = m["tokenizer.ggml.token_type"];
+    if (!types.is_array()) fail("{}: tokenizer.ggml.token_type is not an array", source);
+    for (const auto& t : types) {
+      if (!t.is_number_integer()) fail("{}: tokenizer.ggml.token_type holds a non-integer", source);
+      v.token_types.push_back(t.get<int64_t>());
+    }
+  }
+  if (m.contains("tokenizer.ggml.merges")) {
+    const auto& merges = m["tokenizer.ggml.merges"];
+    if (!merges.is_array()) fail("{}: tokenizer.ggml.merges is not an array", source);
+    v.merges.reserve(merges.size());
+    for (const auto& mj : merges) {
+      if (!mj.is_string()) fail("{}: tokenizer.ggml.merges holds a non-string", source);
+      v.merges.push_back(mj.get_ref<const std::string&>());
+    }
+  }
+  return from_gguf(m, v);
+}
+
+Tokenizer Tokenizer::from_gguf(const nlohmann::json& m, const GgufVocabulary& v) {
+  const std::string source = source_of(m);
   if (!m.is_object()) fail("{}: metadata is not an object", source);
   const std::string model = m.value("tokenizer.ggml.model", "");
   if (model != "gpt2")
     fail("{}: tokenizer.ggml.model '{}' is not supported (only byte-level BPE, 'gpt2')", source, model);
-  if (!m.contains("tokenizer.ggml.tokens") || !m["tokenizer.ggml.tokens"].is_array())
-    fail("{}: tokenizer.ggml.tokens is missing", source);
-  const auto& tokens = m["tokenizer.ggml.tokens"];
-  const nlohmann::json types = m.value("tokenizer.ggml.token_type", nlohmann::json::array());
-  if (!types.empty() && types.size() != tokens.size())
-    fail("{}: tokenizer.ggml.token_type has {} entries for {} tokens", source, types.size(), tokens.size());
+  if (v.tokens.empty()) fail("{}: tokenizer.ggml.tokens is missing", source);
+  if (!v.token_types.empty() && v.token_types.size() != v.tokens.size())
+    fail("{}: tokenizer.ggml.token_type has {} entries for {} tokens", source, v.token_types.size(), v.tokens.size());
+  if (v.tokens.size() > size_t(INT32_MAX)) fail("{}: {} tokens are too many", source, v.tokens.size());
 
   PreConfig pc = pre_config(m.value("tokenizer.ggml.pre", std::string("default")));
   TokenizerBuilder b;
@@ -113,31 +151,28 @@ Tokenizer Tokenizer::from_gguf_metadata(const nlohmann::json& m) {
   b.pre_tokenizer = std::move(pc.pre);
   b.normalizer = std::move(pc.normalizer);
   b.ignore_merges = pc.ignore_merges;
-  b.vocab.reserve(tokens.size());
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    if (!tokens[i].is_string()) fail("{}: token {} is not a string", source, i);
-    const std::string tok = tokens[i].get<std::string>();
-    const int type = types.empty() ? kNormal : types[i].get<int>();
+  b.vocab.reserve(v.tokens.size());
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    const std::string_view tok = v.tokens[i];
+    const int64_t type = v.token_types.empty() ? kNormal : v.token_types[i];
     if (type == kControl || type == kUserDefined) {
       AddedToken t;
       t.id = int32_t(i);
-      t.content = tok;
+      t.content = std::string(tok);
       t.special = type == kControl;
       b.added.push_back(std::move(t));
     }
     b.vocab.emplace_back(tok, int32_t(i));
   }
-  if (m.contains("tokenizer.ggml.merges")) {
-    for (const auto& mj : m["tokenizer.ggml.merges"]) {
-      const std::string s = mj.get<std::string>();
-      const size_t sp = s.find(' ');
-      if (sp == std::string::npos) fail("{}: merge '{}' is not two tokens separated by a space", source, s);
-      b.merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
-    }
+  b.merges.reserve(v.merges.size());
+  for (const std::string_view s : v.merges) {
+    const size_t sp = s.find(' ');
+    if (sp == std::string_view::npos) fail("{}: merge '{}' is not two tokens separated by a space", source, s);
+    b.merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
   }
   b.bos = optional_id(m, "tokenizer.ggml.bos_token_id");
   b.eos = optional_id(m, "tokenizer.ggml.eos_token_id");
-  const int32_t n = int32_t(tokens.size());
+  const int32_t n = int32_t(v.tokens.size());
   if (b.bos >= n || b.eos >= n) fail("{}: bos/eos token id out of range", source);
   if (m.value("tokenizer.ggml.add_bos_token", false) && b.bos >= 0) b.prefix.push_back(b.bos);
   if (m.value("tokenizer.ggml.add_eos_token", false) && b.eos >= 0) b.suffix.push_back(b.eos);

@@ -1,6 +1,5 @@
 // load_tokenizer: what `-m PATH` means for the tokenizer.
 #include <filesystem>
-#include <optional>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -14,32 +13,31 @@ namespace sputnik {
 
 namespace {
 
-// GGUF: the tokenizer.ggml.* keys of the file's metadata (only the header is read; the
-// tensor data stays unmapped pages).
-// The parsed values and their JSON are transient but big for a real vocabulary (~26 + 18 MB
-// for 152k tokens and merges): the parse is gone before the tokenizer is built, and the freed
-// heap goes back to the OS (glibc keeps freed small chunks otherwise, and they would count in
-// the process's RSS next to the weights for the rest of its life).
+// GGUF: the header's metadata without the per-token arrays, which are read in place from the
+// mapped file (only the header's pages are touched; the tensor data stays unmapped).
 Tokenizer load_gguf_tokenizer(const std::string& path) {
-  std::optional<Tokenizer> tok;
-  {
-    nlohmann::json metadata;
-    {
-      const auto file = MappedFile::open(path);
-      metadata = gguf_metadata_json(parse_gguf(file->data(), file->size(), path));
-    }
-    if (!metadata.contains("general.name")) metadata["general.name"] = path;
-    tok.emplace(Tokenizer::from_gguf_metadata(metadata));
-  }
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
-  return std::move(*tok);
+  const auto file = MappedFile::open(path);
+  const GgufFile gguf = parse_gguf(file->data(), file->size(), path, /*keep_vocabulary=*/false);
+  nlohmann::json metadata = gguf_metadata_json(gguf);
+  if (!metadata.contains("general.name")) metadata["general.name"] = path;
+  Tokenizer::GgufVocabulary vocabulary;
+  const std::string what = path + ": tokenizer.ggml.";
+  const auto array = [&](const char* key) -> const GgufArray* {
+    const GgufValue* v = gguf.find(std::string("tokenizer.ggml.") + key);
+    if (!v) return nullptr;
+    if (!v->as_array()) fail("{}{} is not an array", what, key);
+    return v->as_array();
+  };
+  if (const GgufArray* a = array("tokens"))
+    vocabulary.tokens = gguf_string_items(*a, file->data(), file->size(), what + "tokens");
+  if (const GgufArray* a = array("token_type"))
+    vocabulary.token_types = gguf_int_items(*a, file->data(), file->size(), what + "token_type");
+  if (const GgufArray* a = array("merges"))
+    vocabulary.merges = gguf_string_items(*a, file->data(), file->size(), what + "merges");
+  return Tokenizer::from_gguf(metadata, vocabulary);  // copies what it keeps; the mapping goes
 }
 
-}  // namespace
-
-Tokenizer load_tokenizer(const std::string& path) {
+Tokenizer load_any(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::is_directory(path, ec)) return Tokenizer::from_folder(path);
@@ -51,6 +49,20 @@ Tokenizer load_tokenizer(const std::string& path) {
     return Tokenizer::from_files(path, fs::exists(cfg, ec) ? cfg.string() : std::string());
   }
   fail("{}: expected a model folder, a folder with tokenizer.json, a tokenizer.json file or a .gguf file", path);
+}
+
+}  // namespace
+
+// Parsing a real vocabulary (the JSON of tokenizer.json or the GGUF's metadata, the builder's
+// strings) takes ~60 MB of transient heap for 152k tokens, several times what the tokenizer
+// keeps. glibc keeps freed small chunks for reuse, and they would count in the process's RSS
+// next to the weights for the rest of its life: give them back.
+Tokenizer load_tokenizer(const std::string& path) {
+  Tokenizer tok = load_any(path);
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+  return tok;
 }
 
 }  // namespace sputnik

@@ -15,7 +15,7 @@ Tokenizer TokenizerBuilder::build() {
   if (!pre_tokenizer.has_byte_level())
     fail("{}: only byte-level BPE tokenizers are supported (no ByteLevel pre-tokenizer)", source);
   try {
-    d->model = std::make_unique<BpeModel>(std::move(vocab), merges, ignore_merges);
+    d->model = std::make_unique<BpeModel>(vocab, merges, ignore_merges);
   } catch (const Error& e) {
     fail("{}: {}", source, e.what());
   }
@@ -34,13 +34,15 @@ Tokenizer TokenizerBuilder::build() {
     if (!utf8::is_valid(t.content)) fail("{}: added token {} is not valid UTF-8", source, t.id);
     max_id = std::max(max_id, t.id);
   }
-  d->bytes.resize(size_t(max_id + 1));
+  d->bytes = StringTable(size_t(max_id + 1));
   d->flags.assign(size_t(max_id + 1), 0);
+  std::string decoded;
   for (int32_t id = 0; id <= d->model->max_id(); ++id) {
-    const std::string& piece = d->model->piece(id);
+    const std::string_view piece = d->model->piece(id);
     if (piece.empty()) continue;
     d->flags[size_t(id)] = TokenizerData::kKnown;
-    if (!byte_level::decode(piece, d->bytes[size_t(id)])) d->bytes[size_t(id)] = piece;
+    decoded.clear();
+    d->bytes.add(id, byte_level::decode(piece, decoded) ? std::string_view(decoded) : piece);
   }
   std::vector<const AddedToken*> raw, norm;
   std::vector<std::string> raw_pat, norm_pat;
@@ -58,9 +60,8 @@ Tokenizer TokenizerBuilder::build() {
       raw.push_back(&t);
       raw_pat.push_back(t.content);
     }
-    std::string& b = d->bytes[size_t(t.id)];
-    b.clear();
-    if (!byte_level::decode(form, b)) b = form;
+    decoded.clear();
+    d->bytes.add(t.id, byte_level::decode(form, decoded) ? std::string_view(decoded) : std::string_view(form));
     d->flags[size_t(t.id)] = TokenizerData::kKnown;
   }
   // HF skips by content: any id whose token string is a special token's content is special.
@@ -155,19 +156,15 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) c
     const uint8_t f = d.flags[size_t(id)];
     if (!(f & TokenizerData::kKnown)) continue;
     if (skip_special && (f & TokenizerData::kSpecial)) continue;
-    bytes += d.bytes[size_t(id)];
+    bytes += d.bytes.at(id);
   }
   if (utf8::is_valid(bytes)) return bytes;
   return utf8::lossy(bytes);
 }
 
-const std::string& Tokenizer::token_to_piece(int32_t id) const {
-  static const std::string empty;
-  if (id < 0 || size_t(id) >= d_->bytes.size()) return empty;
-  return d_->bytes[size_t(id)];
-}
+std::string_view Tokenizer::token_to_piece(int32_t id) const { return d_->bytes.at(id); }
 
-int32_t Tokenizer::vocab_size() const { return int32_t(d_->bytes.size()); }
+int32_t Tokenizer::vocab_size() const { return int32_t(d_->bytes.ids()); }
 int32_t Tokenizer::bos_id() const { return d_->bos; }
 int32_t Tokenizer::eos_id() const { return d_->eos; }
 const std::string& Tokenizer::source() const { return d_->source; }

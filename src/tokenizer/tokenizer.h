@@ -42,6 +42,14 @@ class Tokenizer {
                              const std::string& source = "tokenizer.json");
   // GGUF key/values (tokenizer.ggml.model/tokens/token_type/merges/pre/bos_token_id/...).
   static Tokenizer from_gguf_metadata(const nlohmann::json& metadata);
+  // The same with the per-token arrays given apart (the metadata's copies, if any, are not
+  // read): views into the mapped file, so that a 150k vocabulary is not first copied as strings.
+  struct GgufVocabulary {
+    std::vector<std::string_view> tokens;
+    std::vector<int64_t> token_types;  // empty: all normal
+    std::vector<std::string_view> merges;
+  };
+  static Tokenizer from_gguf(const nlohmann::json& metadata, const GgufVocabulary& vocabulary);
 
   std::vector<int32_t> encode(std::string_view text, EncodeOptions options = {}) const;
   // Appends to `out` (no allocation when `out` has room).
@@ -51,7 +59,7 @@ class Tokenizer {
   // skipped (as HF does), with skip_special also the special tokens.
   std::string decode(std::span<const int32_t> ids, bool skip_special = false) const;
   // The raw bytes of one token (may be part of a UTF-8 character); "" for unknown ids.
-  const std::string& token_to_piece(int32_t id) const;
+  std::string_view token_to_piece(int32_t id) const;
 
   int32_t vocab_size() const;  // highest id + 1
   int32_t bos_id() const;      // -1 when the tokenizer has none

@@ -11,6 +11,7 @@
 #include "tokenizer/bpe.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/string_table.h"
 #include "tokenizer/tokenizer.h"
 
 namespace sputnik {
@@ -24,7 +25,7 @@ struct TokenizerData {
   AddedTokenMatcher raw_matcher;         // added tokens with normalized = false
   AddedTokenMatcher normalized_matcher;  // normalized = true, matched after normalization
   std::unordered_map<std::string, int32_t> added_by_content;
-  std::vector<std::string> bytes;  // raw bytes per id
+  StringTable bytes;  // raw bytes per id (no index)
   std::vector<uint8_t> flags;      // per id: kKnown | kSpecial
   std::vector<int32_t> prefix, suffix;  // added around the ids by add_special
   int32_t bos = -1, eos = -1;
@@ -33,8 +34,10 @@ struct TokenizerData {
 
 struct TokenizerBuilder {
   std::string source;
-  std::vector<std::pair<std::string, int32_t>> vocab;  // byte-level strings
-  std::vector<std::pair<std::string, std::string>> merges;
+  // Views into storage the loader keeps until build() returns (the parsed JSON, the mapped
+  // GGUF): a copy of a 150k-token vocabulary would be ~15 MB more heap at the loading peak.
+  std::vector<std::pair<std::string_view, int32_t>> vocab;  // byte-level strings
+  std::vector<std::pair<std::string_view, std::string_view>> merges;
   bool ignore_merges = false;
   std::vector<AddedToken> added;
   Normalizer normalizer = Normalizer::from_steps({});

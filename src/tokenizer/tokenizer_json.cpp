@@ -83,13 +83,13 @@ Tokenizer Tokenizer::from_json(const nlohmann::json& tj, const nlohmann::json& c
     b.merges.reserve(merges.size());
     for (const auto& m : merges) {
       if (m.is_string()) {
-        const std::string s = m.get<std::string>();
+        const std::string_view s = m.get_ref<const std::string&>();
         const size_t sp = s.find(' ');
         if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
           fail("{}: merge '{}' is not two tokens separated by a space", source, s);
         b.merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
-      } else if (m.is_array() && m.size() == 2) {
-        b.merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+      } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+        b.merges.emplace_back(m[0].get_ref<const std::string&>(), m[1].get_ref<const std::string&>());
       } else {
         fail("{}: bad merge entry {}", source, m.dump());
       }

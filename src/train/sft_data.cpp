@@ -64,7 +64,7 @@ std::vector<std::string> end_markers(const ChatTemplate& tmpl, const Tokenizer& 
     if (!s.empty() && std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
   };
   if (tmpl.eos_token()) add(*tmpl.eos_token());
-  if (tok.eos_id() >= 0) add(tok.token_to_piece(tok.eos_id()));
+  if (tok.eos_id() >= 0) add(std::string(tok.token_to_piece(tok.eos_id())));
   for (const char* name : {"<|im_end|>", "<|endoftext|>", "<｜end▁of▁sentence｜>", "<|eot_id|>", "<|end|>"})
     if (tok.token_id(name) >= 0 && tok.is_special(tok.token_id(name))) add(name);
   return out;

@@ -110,6 +110,33 @@ TEST(GgufWriter, FileRoundTrip) {
   EXPECT_EQ(f16_to_f32(h), 31.0f);
 }
 
+// Vocabulary arrays stay in the file when parse_gguf leaves them out, and are read in place.
+TEST(GgufArrays, ReadInPlaceKeptOrSkipped) {
+  GgufWriter w;
+  w.add("general.architecture", GgufValue::str("qwen2"));
+  w.add("tokenizer.ggml.tokens", GgufValue::array(GgufType::STRING, {GgufValue::str("a"), GgufValue::str(""),
+                                                                     GgufValue::str("b c")}));
+  w.add("tokenizer.ggml.token_type",
+        GgufValue::array(GgufType::I32, {GgufValue::i32(1), GgufValue::i32(-3), GgufValue::i32(6)}));
+  w.add("x.u16", GgufValue::array(GgufType::U16, {{GgufType::U16, uint64_t(65535)}}));
+  const auto bytes = w.to_bytes();
+  for (const bool keep : {true, false}) {
+    const GgufFile f = parse_gguf(bytes.data(), bytes.size(), "v.gguf", keep);
+    const GgufArray& tokens = *f.find("tokenizer.ggml.tokens")->as_array();
+    EXPECT_EQ(tokens.items.size(), keep ? 3u : 0u);
+    EXPECT_EQ(gguf_string_items(tokens, bytes.data(), bytes.size(), "v.gguf"),
+              (std::vector<std::string_view>{"a", "", "b c"}));
+    const GgufArray& types = *f.find("tokenizer.ggml.token_type")->as_array();
+    EXPECT_EQ(gguf_int_items(types, bytes.data(), bytes.size(), "v.gguf"), (std::vector<int64_t>{1, -3, 6}));
+    EXPECT_EQ(gguf_int_items(*f.find("x.u16")->as_array(), bytes.data(), bytes.size(), "v.gguf"),
+              std::vector<int64_t>{65535});
+    // The wrong element type, or bytes that end early, are errors, not garbage.
+    EXPECT_THROW(gguf_int_items(tokens, bytes.data(), bytes.size(), "v.gguf"), Error);
+    EXPECT_THROW(gguf_string_items(types, bytes.data(), bytes.size(), "v.gguf"), Error);
+    EXPECT_THROW(gguf_string_items(tokens, bytes.data(), tokens.offset + 12, "v.gguf"), Error);
+  }
+}
+
 TEST(GgufWriter, RejectsBadTensors) {
   GgufWriter w;
   float x[64] = {};

@@ -9,6 +9,11 @@ and a little scratch. At these sizes (20-50 MB of weights) a copy of the weights
 vocabulary held as JSON strings (which cost ~40 MB before load_gguf left it in the file),
 breaks the bound.
 
+Then `sputnik run -p TEXT` on the same file, which also holds the tokenizer: its bound adds
+TOKENIZER for the ~150k-token vocabulary the tokenizer keeps (~19 MB as one string buffer with
+an index, and the merge table). Vocabulary strings held in hash maps (~41 MB), or the
+vocabulary's transient parse (~40 MB more) stacked on resident weights, break it.
+
     /usr/bin/python3 peak_rss_test.py SPUTNIK WORK_DIR
 """
 import json
@@ -21,6 +26,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_HF = os.path.join(HERE, "..", "..", "bench", "compare", "make_hf_model.py")
 MIB = 1 << 20
 FIXED = 24 * MIB
+TOKENIZER = 24 * MIB
+RUN_CTX = 128
+
+
+def run_peak_rss(cmd, work):
+    """Runs cmd; returns (exit status, peak RSS in bytes from wait4's ru_maxrss, stdout + stderr)."""
+    log = os.path.join(work, "run.log")
+    with open(log, "w") as f:
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen from waiting again
+    with open(log) as f:
+        return proc.returncode, usage.ru_maxrss * 1024, f.read()
 
 
 def main():
@@ -53,6 +71,20 @@ def main():
             failures.append(f"{preset}: peak RSS {peak} is below the weights' {weights} bytes: not measured?")
         if peak > limit:
             failures.append(f"{preset}: peak RSS {peak / MIB:.1f} MiB over the limit {limit / MIB:.1f} MiB")
+
+        # `run` holds the tokenizer too; its cache has RUN_CTX tokens (bench's kv_bytes is per
+        # token times prompt + depth + gen + 1).
+        run_kv = kv / (64 + 32 + 16 + 1) * RUN_CTX
+        rc, run_peak, log = run_peak_rss([sputnik, "run", "-m", gguf, "-p", "Why is the sky blue?", "-n", "8",
+                                          "-c", str(RUN_CTX), "-t", "2", "--temp", "0"], work)
+        run_limit = 1.10 * (weights + run_kv) + FIXED + TOKENIZER
+        print(f"{preset}: run peak RSS {run_peak / MIB:.1f} MiB; limit {run_limit / MIB:.1f} MiB")
+        if rc != 0:
+            failures.append(f"{preset}: sputnik run failed ({rc}): {log[-500:]}")
+        elif run_peak < 0.9 * weights:
+            failures.append(f"{preset}: run peak RSS {run_peak} is below the weights' {weights} bytes: not measured?")
+        elif run_peak > run_limit:
+            failures.append(f"{preset}: run peak RSS {run_peak / MIB:.1f} MiB over the limit {run_limit / MIB:.1f} MiB")
     for f in failures:
         print("FAIL", f)
     sys.exit(1 if failures else 0)

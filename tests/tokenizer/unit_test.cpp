@@ -5,11 +5,14 @@
 #include "core/error.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/regex.h"
+#include "tokenizer/string_table.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
 
 namespace sputnik {
 namespace {
+
+using namespace std::string_literals;
 
 const std::string kFFFD = "\xEF\xBF\xBD";
 
@@ -102,6 +105,59 @@ nlohmann::json tiny_tokenizer() {
       {"model",
        {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"h e", {"l", "l"}, "he ll", "hell o"}}}},
   };
+}
+
+TEST(StringTable, FindsByTextAndById) {
+  StringTable t(6);
+  t.add(0, "a");
+  t.add(2, "hello");
+  t.add(3, "");          // an empty string is a string
+  t.add(4, "hel\0lo"s.substr(0, 6));  // bytes, not C strings
+  t.build_index();
+  EXPECT_EQ(t.ids(), 6u);
+  EXPECT_EQ(t.at(2), "hello");
+  EXPECT_EQ(t.at(4), std::string_view("hel\0lo", 6));
+  EXPECT_TRUE(t.has(3));
+  EXPECT_FALSE(t.has(1));
+  EXPECT_FALSE(t.has(6));
+  EXPECT_FALSE(t.has(-1));
+  EXPECT_EQ(t.at(1), "");
+  EXPECT_EQ(t.at(99), "");
+  EXPECT_EQ(t.find("hello"), 2);
+  EXPECT_EQ(t.find(std::string_view("hel\0lo", 6)), 4);
+  EXPECT_EQ(t.find("hel"), -1);
+  EXPECT_EQ(t.find(""), 3);
+  EXPECT_EQ(t.find("b"), -1);
+  EXPECT_THROW(t.add(6, "x"), Error);
+  EXPECT_THROW(t.add(-1, "x"), Error);
+}
+
+TEST(StringTable, LastAddWinsAsInAMapAssignedInOrder) {
+  StringTable t(3);
+  t.add(0, "x");
+  t.add(1, "x");  // the same text for two ids: find answers the later
+  t.add(2, "y");
+  t.add(2, "z");  // a second text for an id: at answers the later, both find it
+  t.build_index();
+  EXPECT_EQ(t.find("x"), 1);
+  EXPECT_EQ(t.at(0), "x");
+  EXPECT_EQ(t.at(2), "z");
+  EXPECT_EQ(t.find("y"), 2);
+  EXPECT_EQ(t.find("z"), 2);
+}
+
+TEST(StringTable, ManyStrings) {
+  const int n = 200000;
+  StringTable t(n);
+  for (int i = 0; i < n; ++i) t.add(i, std::to_string(i * 7919));
+  t.build_index();
+  for (int i = 0; i < n; i += 997) {
+    EXPECT_EQ(t.find(std::to_string(i * 7919)), i);
+    EXPECT_EQ(t.at(i), std::to_string(i * 7919));
+  }
+  EXPECT_EQ(t.find("-1"), -1);
+  // Far below the ~70 bytes a token of std::string keys in a hash map cost.
+  EXPECT_LT(t.heap_bytes(), size_t(n) * 40);
 }
 
 TEST(Tokenizer, TinyModelMergesAndTemplate) {
