@@ -5,11 +5,14 @@
 # hits both alike), ROUNDS rounds, medians reported; plus the machine's read bandwidth from
 # bandwidth_bench (2 threads, 1 GiB) before, after and right before every pair of runs (decode is
 # judged against the reading next to it and against the run's best), and `uptime` at start/end.
-# Prints a markdown table (docs/performance.md) and leaves the raw numbers in $OUT/raw.tsv.
+# Then, per model, `sputnik bench --probe` (decode runs alternated with bandwidth reads in one
+# process: this VM's bandwidth changes phase within seconds, see cmd_bench.cpp).
+# Prints markdown tables (docs/performance.md) and leaves the raw numbers in $OUT/raw.tsv.
 #
 #   bench/compare/speed.sh [-r ROUNDS] MODEL.gguf ...
 # Environment: SPUTNIK (default build-perf/sputnik), BANDWIDTH (default next to SPUTNIK),
-# LLAMA_DIR (default /work/llama.cpp), OUT (default a new temp dir), THREADS (default 2).
+# LLAMA_DIR (default /work/llama.cpp), OUT (default a new temp dir), THREADS (default 2),
+# PROBE_PAIRS (default 20).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -64,6 +67,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
   done
 done
 bw_end="$(bandwidth)"
+# Decode against the bandwidth read around it, inside one process (sputnik bench --probe):
+# PROBE_PAIRS short decode runs (tg32), each between two reads of a 512 MiB buffer.
+for m in "$@"; do
+  "$SPUTNIK" bench -m "$m" -t "$THREADS" -p 16 -n 32 --probe "${PROBE_PAIRS:-20}" --json 2>/dev/null | tail -1 |
+    /usr/bin/python3 -c "
+import json, sys
+r = json.load(sys.stdin)
+print(f'$m\t0\tsputnik\tprobe_median\t{r[\"decode_probe_ratio_median\"]:.4f}')
+print(f'$m\t0\tsputnik\tprobe_best_decode\t{r[\"decode_best_gbps\"]:.3f}')
+print(f'$m\t0\tsputnik\tprobe_best_read\t{r[\"probe_best_gbps\"]:.3f}')" >>"$RAW"
+done
 load_end="$(uptime | sed 's/.*load average: //')"
 date_end="$(date -u +%H:%M)"
 
@@ -102,6 +116,18 @@ for m in order:
     print(f"| {os.path.basename(m)} | {lp:.1f} | {sp:.1f} | {sp / lp:.2f} | {lt:.2f} | {st:.2f} | {st / lt:.2f} "
           f"| {b * st / 1e9:.2f} | {pm:.1f} | {sf:.0f}% | {100 * b * st / 1e9 / bw:.0f}% | {sb:.0f}% "
           f"| {b * lt / 1e9:.2f} | {lf:.0f}% | {lb:.0f}% |")
+print()
+print("Decode against the read bandwidth around it (`sputnik bench -p 16 -n 32 --probe N`: N tg32 runs, "
+      "each between two reads of 512 MiB; a run is compared with the faster of its two reads):")
+print()
+print("| model (GGUF) | median decode ÷ read around it | best decode GB/s | best read GB/s | best ÷ best |")
+print("|---|---:|---:|---:|---:|")
+for m in order:
+    if not vals[(m, "sputnik", "probe_median")]:
+        continue
+    d, rd = vals[(m, "sputnik", "probe_best_decode")][0], vals[(m, "sputnik", "probe_best_read")][0]
+    print(f"| {os.path.basename(m)} | {100 * vals[(m, 'sputnik', 'probe_median')][0]:.1f}% | {d:.2f} | {rd:.2f} "
+          f"| {100 * d / rd:.1f}% |")
 print()
 print(f"rounds per cell: {len(vals[(order[0], 'sputnik', 'tg')])} (median); read bandwidth (bandwidth_bench, "
       f"2 threads, 1 GiB): {bw_start} GB/s before, {bw_end} GB/s after, {bw} the best reading of the run "

@@ -93,10 +93,6 @@ BpeModel::BpeModel(const std::vector<std::pair<std::string_view, int32_t>>& voca
 
 int32_t BpeModel::find(std::string_view token) const { return pieces_.find(token); }
 
-size_t BpeModel::heap_bytes() const {
-  return pieces_.heap_bytes() + raw_.heap_bytes() + slots_.capacity() * sizeof(MergeSlot);
-}
-
 // Short words: keep the rank of each adjacent pair and rescan for the lowest one; the scan
 // visits symbols left to right, so ties go to the leftmost pair.
 void BpeModel::merge_small(int32_t* sym, int n, std::vector<int32_t>& out) const {

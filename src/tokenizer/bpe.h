@@ -27,7 +27,6 @@ class BpeModel {
   // Byte-level token string of an id ("" if absent).
   std::string_view piece(int32_t id) const { return pieces_.at(id); }
   int32_t max_id() const { return int32_t(pieces_.ids()) - 1; }
-  size_t heap_bytes() const;
 
  private:
   struct MergeSlot {

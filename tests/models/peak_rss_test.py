@@ -62,6 +62,14 @@ def main():
         r = json.loads(out)
         if r.get("depth") != 32 or not r["decode_tps"] > 0:
             failures.append(f"{preset}: bench -d 32 reported depth {r.get('depth')}, decode {r['decode_tps']} tok/s")
+        if preset == "qwen2-tiny":  # --probe: decode against the read bandwidth around it
+            p = json.loads(subprocess.run([sputnik, "bench", "-m", gguf, "-p", "8", "-n", "8", "-t", "2", "--json",
+                                           "--probe", "3"], check=True, capture_output=True, text=True).stdout)
+            if not (p.get("probe_pairs") == 3 and 0 < p["decode_probe_ratio_median"] < 100
+                    and p["probe_best_gbps"] > 0.1 and p["decode_best_gbps"] > 0):
+                failures.append(f"{preset}: bench --probe 3 gave {p}")
+            if p["peak_rss_bytes"] > 1.10 * (p["weights_bytes"] + p["kv_bytes"]) + FIXED:
+                failures.append(f"{preset}: bench --probe counted the probe's buffer in the peak RSS")
         weights, kv, peak = r["weights_bytes"], r["kv_bytes"], r["peak_rss_bytes"]
         limit = 1.10 * (weights + kv) + FIXED
         print(f"{preset}: peak RSS {peak / MIB:.1f} MiB, weights {weights / MIB:.1f} MiB + KV {kv / MIB:.2f} MiB"

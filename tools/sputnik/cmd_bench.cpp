@@ -1,6 +1,7 @@
 // `sputnik bench`: prefill and decode speed of a model, llama-bench style (pp512 / tg128).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "command.h"
+#include "core/read_bandwidth.h"
 #include "core/threads.h"
 #include "model_loading.h"
 #include "models/decode_bytes.h"
@@ -36,6 +38,17 @@ struct Options {
   int reps = 1;
   int ubatch = 512;
   bool json = false;
+  int probe_pairs = 0;
+};
+
+// Decode GB/s against the machine's read bandwidth measured next to it. This VM's bandwidth
+// swings between phases (~32 and ~55 GB/s here) within seconds, so a probe read minutes apart
+// from the decode run says little: alternate short probes and short decode runs and compare
+// each run with the faster of the two probes around it (the stricter choice).
+struct ProbeResult {
+  double median_ratio = 0;  // median over runs of decode GB/s ÷ max(probe before, probe after)
+  double best_decode_gbps = 0, best_probe_gbps = 0;
+  int pairs = 0;
 };
 
 std::function<int()> setup(CLI::App& app) {
@@ -51,6 +64,10 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("-b,--ubatch", o->ubatch, "prompt tokens per forward in the prefill test (llama-bench's -ub)")
       ->check(CLI::Range(1, 1 << 20));
   app.add_flag("--json", o->json, "print one JSON object");
+  app.add_option("--probe", o->probe_pairs,
+                 "then alternate N decode runs (-n tokens each) with reads of a 512 MiB buffer and report "
+                 "decode GB/s against the read bandwidth measured around each run")
+      ->check(CLI::Range(0, 1000));
   return [o] {
     using namespace sputnik;
     set_num_threads(o->threads);
@@ -63,33 +80,36 @@ std::function<int()> setup(CLI::App& app) {
     std::vector<int32_t> prompt(size_t(o->prompt));
     for (auto& t : prompt) t = any_token(rng);
 
+    // Decode test as llama-bench's tg: one token at a time after a 1-token context, or after
+    // `depth` tokens (prefilled untimed) where attention over the cache weighs in. Seconds.
+    auto decode_run = [&]() {
+      KVCache cache = model.make_cache(1, o->depth + o->gen + 2);
+      std::vector<float> logits(size_t(model.config().vocab_size));
+      Batch batch;
+      if (o->depth > 0) {
+        std::vector<int32_t> context(size_t(o->depth));
+        for (auto& t : context) t = any_token(rng);
+        prefill(model, cache, 0, context, o->ubatch);
+      } else {
+        batch.add(prompt[0], 0, 0, true);
+        model.forward(batch, cache, logits.data());
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < o->gen; ++i) {
+        batch.clear();
+        batch.add(any_token(rng), 0, cache.length(0), true);
+        model.forward(batch, cache, logits.data());
+      }
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+
     double best_prefill = 1e30, best_decode = 1e30;
     for (int r = 0; r < o->reps; ++r) {
       KVCache cache = model.make_cache(1, o->prompt + o->gen + 1);
       auto t0 = std::chrono::steady_clock::now();
       prefill(model, cache, 0, prompt, o->ubatch);
       best_prefill = std::min(best_prefill, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-
-      // Decode test as llama-bench's tg: one token at a time after a 1-token context, or after
-      // `depth` tokens (prefilled untimed) where attention over the cache weighs in.
-      KVCache cache2 = model.make_cache(1, o->depth + o->gen + 2);
-      std::vector<float> logits(size_t(model.config().vocab_size));
-      Batch batch;
-      if (o->depth > 0) {
-        std::vector<int32_t> context(size_t(o->depth));
-        for (auto& t : context) t = any_token(rng);
-        prefill(model, cache2, 0, context, o->ubatch);
-      } else {
-        batch.add(prompt[0], 0, 0, true);
-        model.forward(batch, cache2, logits.data());
-      }
-      t0 = std::chrono::steady_clock::now();
-      for (int i = 0; i < o->gen; ++i) {
-        batch.clear();
-        batch.add(any_token(rng), 0, cache2.length(0), true);
-        model.forward(batch, cache2, logits.data());
-      }
-      best_decode = std::min(best_decode, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      best_decode = std::min(best_decode, decode_run());
     }
     const double prefill_tps = o->prompt / best_prefill;
     const double decode_tps = o->gen / best_decode;
@@ -109,12 +129,37 @@ std::function<int()> setup(CLI::App& app) {
       huge_fraction = double(r->pmd_mapped_bytes) / double(r->rss_bytes);
     }
     const std::string huge_json = huge_fraction ? fmt::format(",\"huge_page_fraction\":{:.4f}", *huge_fraction) : "";
+
+    // After peak_rss was read: the probe's buffer is not the model's memory.
+    ProbeResult probe;
+    if (o->probe_pairs > 0) {
+      ReadBandwidthProbe reader;
+      (void)reader.measure_gbps();  // first pass: warm the page tables
+      std::vector<double> probes{reader.measure_gbps(2)}, ratios;
+      for (int i = 0; i < o->probe_pairs; ++i) {
+        const double gbps_run = active_bytes * o->gen / decode_run() / 1e9;
+        probes.push_back(reader.measure_gbps(2));
+        ratios.push_back(gbps_run / std::max(probes[probes.size() - 2], probes.back()));
+        probe.best_decode_gbps = std::max(probe.best_decode_gbps, gbps_run);
+      }
+      probe.best_probe_gbps = *std::max_element(probes.begin(), probes.end());
+      std::sort(ratios.begin(), ratios.end());
+      const size_t n = ratios.size();
+      probe.median_ratio = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+      probe.pairs = int(n);
+    }
+    const std::string probe_json =
+        probe.pairs ? fmt::format(",\"probe_pairs\":{},\"decode_probe_ratio_median\":{:.4f},"
+                                  "\"probe_best_gbps\":{:.3f},\"decode_best_gbps\":{:.3f}",
+                                  probe.pairs, probe.median_ratio, probe.best_probe_gbps, probe.best_decode_gbps)
+                    : "";
     if (o->json) {
       std::printf("{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"gen_tokens\":%d,\"depth\":%d,"
                   "\"prefill_tps\":%.3f,\"decode_tps\":%.3f,\"decode_gbps\":%.3f,\"active_weight_bytes\":%.0f,"
-                  "\"weights_bytes\":%lld,\"kv_bytes\":%lld,\"peak_rss_bytes\":%lld%s}\n",
+                  "\"weights_bytes\":%lld,\"kv_bytes\":%lld,\"peak_rss_bytes\":%lld%s%s}\n",
                   o->model.c_str(), num_threads(), o->prompt, o->gen, o->depth, prefill_tps, decode_tps, gbps, active_bytes,
-                  (long long)stats.weight_bytes, (long long)kv_bytes, (long long)peak_rss, huge_json.c_str());
+                  (long long)stats.weight_bytes, (long long)kv_bytes, (long long)peak_rss, huge_json.c_str(),
+                  probe_json.c_str());
     } else {
       std::printf("model: %s  threads: %d\n", o->model.c_str(), num_threads());
       std::printf("prefill pp%d: %.2f tokens/s\n", o->prompt, prefill_tps);
@@ -126,6 +171,11 @@ std::function<int()> setup(CLI::App& app) {
       if (huge_fraction)
         std::printf("weights mapped with 2 MiB pages: %.1f%% of %.1f MiB resident\n", 100 * *huge_fraction,
                     double(mapped_rss) / (1 << 20));
+      if (probe.pairs)
+        std::printf("decode vs read bandwidth around it (%d runs): median %.1f%%; best decode %.2f GB/s, best "
+                    "read %.2f GB/s (%.1f%%)\n",
+                    probe.pairs, 100 * probe.median_ratio, probe.best_decode_gbps, probe.best_probe_gbps,
+                    100 * probe.best_decode_gbps / probe.best_probe_gbps);
     }
     return 0;
   };
