@@ -60,16 +60,7 @@ class Reader {
     return v;
   }
 
-  std::string read_string(const char* what) {
-    const size_t at = pos_;
-    const uint64_t n = read<uint64_t>(what);
-    if (n > remaining())
-      fail("{}: {} at byte {} claims {} bytes but only {} remain in the file", source_, what, at,
-           n, remaining());
-    std::string s(reinterpret_cast<const char*>(data_ + pos_), size_t(n));
-    pos_ += size_t(n);
-    return s;
-  }
+  std::string read_string(const char* what) { return std::string(read_string_view(what)); }
 
   GgufType read_type(const char* what) {
     const size_t at = pos_;
