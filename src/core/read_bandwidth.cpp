@@ -23,7 +23,13 @@ __attribute__((target("avx512f"))) uint64_t sum_avx512(const uint64_t* p, int64_
     a2 = _mm512_add_epi64(a2, _mm512_load_si512(p + i + 16));
     a3 = _mm512_add_epi64(a3, _mm512_load_si512(p + i + 24));
   }
-  return uint64_t(_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3))));
+  // Summed as unsigned words: _mm512_reduce_add_epi64 adds signed 64-bit lanes in C, and their
+  // wrap-around is undefined behaviour (UBSan flags it).
+  alignas(64) uint64_t v[8];
+  _mm512_store_si512(v, _mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)));
+  uint64_t sum = 0;
+  for (const uint64_t x : v) sum += x;
+  return sum;
 }
 
 uint64_t sum_sse2(const uint64_t* p, int64_t begin, int64_t end) {
