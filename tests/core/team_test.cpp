@@ -68,14 +68,21 @@ TEST_P(Team, IdleRanksTakeChunksFromTheBackOfASlowShare) {
 TEST_P(Team, SharesRotateFromCallToCall) {
   if (GetParam() < 2) GTEST_SKIP() << "needs two ranks";
   const int64_t n = 64;
-  // A rank that starts late may find every chunk taken: try until both ran some in both calls.
+  // A rank that starts late may find every chunk taken (under ASan on a busy machine the other
+  // can run all 64 before it wakes): a rank's first chunk waits up to 50 ms for the other rank's
+  // first chunk of the same call, and the attempt is retried until both ran some in both calls.
   bool checked = false;
   for (int attempt = 0; attempt < 100 && !checked; ++attempt) {
     int64_t first[2][2] = {{-1, -1}, {-1, -1}};  // [call][rank]: the first chunk the rank ran
+    std::atomic<bool> arrived[2][2] = {{false, false}, {false, false}};
     run_team_spmd(2, [&](int rank) {
       for (int call = 0; call < 2; ++call)
         team_chunks(n, [&](int64_t c) {
-          if (first[call][rank] < 0) first[call][rank] = c;
+          if (first[call][rank] >= 0) return;
+          first[call][rank] = c;
+          arrived[call][rank] = true;
+          const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+          while (!arrived[call][1 - rank] && std::chrono::steady_clock::now() < until) std::this_thread::yield();
         });
     });
     for (int call = 0; call < 2; ++call)
