@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -50,6 +51,27 @@ struct ProbeResult {
   double best_decode_gbps = 0, best_probe_gbps = 0;
   int pairs = 0;
 };
+
+// `pairs` decode runs (decode_gbps runs one, returns its GB/s), each between two reads.
+ProbeResult probe_decode(int pairs, const std::function<double()>& decode_gbps) {
+  using namespace sputnik;
+  ProbeResult probe;
+  ReadBandwidthProbe reader;
+  (void)reader.measure_gbps();  // first pass: warm the page tables
+  std::vector<double> probes{reader.measure_gbps(2)}, ratios;
+  for (int i = 0; i < pairs; ++i) {
+    const double gbps_run = decode_gbps();
+    probes.push_back(reader.measure_gbps(2));
+    ratios.push_back(gbps_run / std::max(probes[probes.size() - 2], probes.back()));
+    probe.best_decode_gbps = std::max(probe.best_decode_gbps, gbps_run);
+  }
+  probe.best_probe_gbps = *std::max_element(probes.begin(), probes.end());
+  std::sort(ratios.begin(), ratios.end());
+  const size_t n = ratios.size();
+  probe.median_ratio = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+  probe.pairs = int(n);
+  return probe;
+}
 
 std::function<int()> setup(CLI::App& app) {
   auto o = std::make_shared<Options>();
@@ -131,23 +153,9 @@ std::function<int()> setup(CLI::App& app) {
     const std::string huge_json = huge_fraction ? fmt::format(",\"huge_page_fraction\":{:.4f}", *huge_fraction) : "";
 
     // After peak_rss was read: the probe's buffer is not the model's memory.
-    ProbeResult probe;
-    if (o->probe_pairs > 0) {
-      ReadBandwidthProbe reader;
-      (void)reader.measure_gbps();  // first pass: warm the page tables
-      std::vector<double> probes{reader.measure_gbps(2)}, ratios;
-      for (int i = 0; i < o->probe_pairs; ++i) {
-        const double gbps_run = active_bytes * o->gen / decode_run() / 1e9;
-        probes.push_back(reader.measure_gbps(2));
-        ratios.push_back(gbps_run / std::max(probes[probes.size() - 2], probes.back()));
-        probe.best_decode_gbps = std::max(probe.best_decode_gbps, gbps_run);
-      }
-      probe.best_probe_gbps = *std::max_element(probes.begin(), probes.end());
-      std::sort(ratios.begin(), ratios.end());
-      const size_t n = ratios.size();
-      probe.median_ratio = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
-      probe.pairs = int(n);
-    }
+    const ProbeResult probe =
+        o->probe_pairs > 0 ? probe_decode(o->probe_pairs, [&] { return active_bytes * o->gen / decode_run() / 1e9; })
+                           : ProbeResult{};
     const std::string probe_json =
         probe.pairs ? fmt::format(",\"probe_pairs\":{},\"decode_probe_ratio_median\":{:.4f},"
                                   "\"probe_best_gbps\":{:.3f},\"decode_best_gbps\":{:.3f}",
