@@ -1,5 +1,6 @@
 """`sputnik run --temp 0` generates the same tokens as greedy decoding with the independent
-PyTorch reference (tests/models/reference.py), and seeded sampling is reproducible.
+PyTorch reference (tests/models/reference.py), and seeded sampling is reproducible. Loading
+progress written to a log (stderr not a terminal) is one line, not carriage-return redraws.
 
     /usr/bin/python3 greedy_reference_test.py SPUTNIK_BINARY WORK_DIR
 """
@@ -55,6 +56,12 @@ def main():
             failures.append(f"{variant}: greedy tokens differ\n  sputnik   {ours}\n  reference {ref}")
         else:
             print(f"{variant}: {len(ref)} greedy tokens match the reference")
+
+        cmd = [binary, "run", "-m", folder, "--tokens", "3,17", "-n", "2", "-v"]
+        log = subprocess.run(cmd, capture_output=True, text=True).stderr
+        loaded = [line for line in log.splitlines() if line.startswith("loaded ")]
+        if "\r" in log or len(loaded) != 1 or "GiB in" not in loaded[0]:
+            failures.append(f"{variant}: `run -v` with stderr in a pipe should print one 'loaded ...' line:\n{log}")
 
         a = sputnik_run(binary, folder, prompt, "--temp", "20", "--top-k", "0", "--top-p", "1", "--min-p", "0", "-s", "7")
         b = sputnik_run(binary, folder, prompt, "--temp", "20", "--top-k", "0", "--top-p", "1", "--min-p", "0", "-s", "7")
