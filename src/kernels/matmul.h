@@ -55,6 +55,18 @@ struct MatmulJob {
 // Each y equals what matmul() writes for that job, bit for bit.
 void matmul_many(const MatmulJob* jobs, size_t count);
 
+// Rows [begin, end) of each job's product (row o of token t at y[t·w.rows() + o]; the other rows
+// of y are left alone), computed on the calling thread alone: no threads, no team collectives.
+// For a decode team's rank that owns those rows, e.g. the q/k/v rows of the attention heads it
+// runs, which then need no barrier. Each row equals what matmul() writes, bit for bit. Jobs must
+// satisfy matmul_rows_applies(); for weights stored as Tiles16, begin and end are multiples of
+// 16 (or end = rows).
+struct RowRange {
+  int64_t begin, end;
+};
+bool matmul_rows_applies(const MatmulJob& job);
+void matmul_rows(const MatmulJob* jobs, const RowRange* rows, size_t count);
+
 }  // namespace sputnik
 
 namespace sputnik {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/cpu.h"
+#include "core/error.h"
 #include "core/team.h"
 #include "core/threads.h"
 #include "kernels/fdot.h"
@@ -30,6 +31,12 @@ Path path_of(const MatmulJob& j) {
   if ((w.dtype == DType::F32 || w.dtype == DType::F16 || w.dtype == DType::BF16) && j.n <= kSmallN)
     return Path::FloatRows;
   return Path::Plain;
+}
+
+using RowKernel = decltype(&fd::row_dot_scalar);
+
+RowKernel row_kernel_for(Isa isa) {
+  return isa == Isa::Avx512 ? fd::row_dot_avx512 : isa == Isa::Avx2 ? fd::row_dot_avx2 : fd::row_dot_scalar;
 }
 
 struct Chunk {
@@ -81,7 +88,7 @@ void matmul_many(const MatmulJob* jobs, size_t count) {
     const int64_t step = qg::decode_chunk_rows(bytes, row_bytes);
     for (int64_t r = 0; r < w.rows(); r += step) chunks.push_back({int32_t(i), r, std::min(w.rows(), r + step)});
   }
-  auto row_kernel = isa == Isa::Avx512 ? fd::row_dot_avx512 : isa == Isa::Avx2 ? fd::row_dot_avx2 : fd::row_dot_scalar;
+  const RowKernel row_kernel = row_kernel_for(isa);
   // Inside a decode team (core/team.h) the chunks write into the team's stage, job after job,
   // and every rank copies all results out once the chunks are done.
   std::vector<float*> dst(count);
@@ -114,6 +121,44 @@ void matmul_many(const MatmulJob* jobs, size_t count) {
       if (paths[i] != Path::Plain) std::copy_n(dst[i], jobs[i].n * jobs[i].w->rows(), jobs[i].y);
   for (size_t i = 0; i < count; ++i)
     if (paths[i] == Path::Plain) matmul(*jobs[i].w, jobs[i].x, jobs[i].n, jobs[i].y);
+}
+
+bool matmul_rows_applies(const MatmulJob& job) { return path_of(job) != Path::Plain; }
+
+void matmul_rows(const MatmulJob* jobs, const RowRange* rows, size_t count) {
+  const RowKernel row_kernel = row_kernel_for(active_isa());
+  static thread_local std::vector<qg::Acts> acts_storage;
+  static thread_local std::vector<Path> paths;
+  if (acts_storage.size() < count) acts_storage.resize(count);
+  paths.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    paths[i] = path_of(jobs[i]);
+    SPUTNIK_CHECK(paths[i] != Path::Plain && 0 <= rows[i].begin && rows[i].begin <= rows[i].end &&
+                  rows[i].end <= jobs[i].w->rows());
+  }
+  // As matmul_many: jobs on the same input share one quantization of it.
+  const auto same_input = [&](size_t a, size_t b) {
+    return paths[a] == Path::Fused && paths[b] == Path::Fused && jobs[a].x == jobs[b].x && jobs[a].n == jobs[b].n &&
+           jobs[a].w->cols() == jobs[b].w->cols();
+  };
+  for (size_t i = 0; i < count; ++i) {
+    const MatmulJob& j = jobs[i];
+    const TensorView& w = *j.w;
+    if (paths[i] == Path::FloatRows) {
+      for (int64_t o = rows[i].begin; o < rows[i].end; ++o) row_kernel(w.dtype, w.row(o), w.cols(), j.x, j.n, j.y + o, w.rows());
+      continue;
+    }
+    size_t shared = i;
+    for (size_t k = 0; k < i && shared == i; ++k)
+      if (same_input(k, i)) shared = k;
+    if (shared == i) {
+      bool tiles_only = true;
+      for (size_t k = i; k < count; ++k)
+        if (same_input(i, k)) tiles_only = tiles_only && qg::gemv_reads_tiles_only(*jobs[k].w, jobs[k].n);
+      qg::quantize_acts(j.x, j.n, w.cols(), acts_storage[i], tiles_only ? qg::ActForms::Tiles : qg::ActForms::All);
+    }
+    qg::gemv_avx512(w, rows[i].begin, rows[i].end, acts_storage[shared], j.y, w.rows());
+  }
 }
 
 }  // namespace sputnik

@@ -39,11 +39,13 @@ void Mlp::operator()(const float* x, int64_t n, float* out) const {
   }
 }
 
-void add_bias(const Linear& l, int64_t n, float* y) {
+void add_bias(const Linear& l, int64_t n, float* y) { add_bias(l, n, y, 0, l.out()); }
+
+void add_bias(const Linear& l, int64_t n, float* y, int64_t begin, int64_t end) {
   if (l.bias.empty()) return;
   const int64_t o = l.out();
   for (int64_t t = 0; t < n; ++t)
-    for (int64_t i = 0; i < o; ++i) y[t * o + i] += l.bias[size_t(i)];
+    for (int64_t i = begin; i < end; ++i) y[t * o + i] += l.bias[size_t(i)];
 }
 
 Mlp load_mlp(const WeightStore& ws, const std::string& prefix, int64_t hidden, int64_t inner) {

@@ -15,8 +15,10 @@ struct Mlp {
   void operator()(const float* x, int64_t n, float* out) const;
 };
 
-// y[n, l.out()] += l.bias (no-op without a bias), for products run through matmul_many.
+// y[n, l.out()] += l.bias (no-op without a bias), for products run through matmul_many; only
+// rows [begin, end) of each token's output when given (matmul_rows).
 void add_bias(const Linear& l, int64_t n, float* y);
+void add_bias(const Linear& l, int64_t n, float* y, int64_t begin, int64_t end);
 
 // Loads "<prefix>.gate_proj", "<prefix>.up_proj", "<prefix>.down_proj".
 Mlp load_mlp(const WeightStore& ws, const std::string& prefix, int64_t hidden, int64_t inner);

@@ -86,16 +86,29 @@ class Qwen2 final : public Transformer {
         prefetch_cache_rows(base + kv_dim + kvh * hd, past, ld, hd, int64_t(256) << 10);
       }
     }
-    // q, k and v share their input: one parallel region for the three at decode.
+    // q, k and v share their input. In a team decoding one sequence where the KV heads divide
+    // evenly, each rank computes only the rows of the KV heads whose attention it runs (below:
+    // team_for's split of the units is one KV head each) and keeps them to itself: no barrier
+    // and no exchange of q/k/v between the ranks, and RoPE and biases on its own heads only.
+    // Else one parallel region for the three, every rank then holding all of them.
     const MatmulJob qkv[3] = {{&L.q.w, h, n, q}, {&L.k.w, h, n, k}, {&L.v.w, h, n, v}};
-    matmul_many(qkv, 3);
-    add_bias(L.q, n, q);
-    add_bias(L.k, n, k);
-    add_bias(L.v, n, v);
+    const bool own_heads = in_team() && runs.size() == 1 && nkv % team_size() == 0 && hd % 16 == 0 &&
+                           matmul_rows_applies(qkv[0]) && matmul_rows_applies(qkv[1]) && matmul_rows_applies(qkv[2]);
+    const int64_t kv0 = own_heads ? nkv * team_rank() / team_size() : 0;
+    const int64_t kv1 = own_heads ? nkv * (team_rank() + 1) / team_size() : nkv;
+    if (own_heads) {
+      const RowRange rows[3] = {{kv0 * group * hd, kv1 * group * hd}, {kv0 * hd, kv1 * hd}, {kv0 * hd, kv1 * hd}};
+      matmul_rows(qkv, rows, 3);
+    } else {
+      matmul_many(qkv, 3);
+    }
+    add_bias(L.q, n, q, kv0 * group * hd, kv1 * group * hd);
+    add_bias(L.k, n, k, kv0 * hd, kv1 * hd);
+    add_bias(L.v, n, v, kv0 * hd, kv1 * hd);
     for (int64_t t = 0; t < n; ++t) {
       const int64_t pos = batch.positions[size_t(t)];
-      rope_.apply(q + t * q_dim, nh, hd, pos);
-      rope_.apply(k + t * kv_dim, nkv, hd, pos);
+      rope_.apply(q + t * q_dim + kv0 * group * hd, (kv1 - kv0) * group, hd, pos);
+      rope_.apply(k + t * kv_dim + kv0 * hd, kv1 - kv0, hd, pos);
     }
     // The new cache rows. The cache is shared by the team (core/team.h), so each slice has one
     // writer: the rank whose units read that (sequence, KV head) pair, when no pair is split

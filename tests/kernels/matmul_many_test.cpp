@@ -14,6 +14,7 @@
 #include "core/threads.h"
 #include "kernels/matmul.h"
 #include "kernels/quant.h"
+#include "kernels/tiles.h"
 #include "test_weights.h"
 
 using namespace sputnik;
@@ -128,4 +129,70 @@ TEST(MatmulMany, SharedInputsGivePerJobResults) {
     matmul_many(jobs.data(), jobs.size());
     for (size_t i = 0; i < spec.size(); ++i) EXPECT_EQ(ys[i], expect[i]) << "job " << i << " n=" << n;
   }
+}
+
+// matmul_rows: a decode team's rank computes only its own rows (e.g. the q/k/v rows of its
+// attention heads). Those rows must be matmul()'s bit for bit, the others untouched, for every
+// dtype it takes, with shared inputs quantized once, and for tiled weights as run/serve load them.
+TEST(MatmulRows, OwnRowsEqualMatmulOthersUntouched) {
+  set_num_threads(2);
+  const Weight a = make_weight(DType::Q8_0, 96, 128, 21), b = make_weight(DType::Q4_0, 64, 128, 22),
+               c = make_weight(DType::F32, 40, 128, 23), d = make_weight(DType::Q4_K, 48, 256, 24),
+               e = make_weight(DType::BF16, 24, 128, 25);
+  std::vector<std::byte> a_tiles(a.view.nbytes), b_tiles(b.view.nbytes);
+  const TensorView a_tiled = tile_into(a.view, a_tiles.data()), b_tiled = tile_into(b.view, b_tiles.data());
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist;
+  std::vector<float> x(4 * 256);
+  for (auto& v : x) v = dist(rng);
+  for (int64_t n : {1, 3}) {
+    const std::vector<std::pair<const TensorView*, RowRange>> spec = {
+        {&a.view, {16, 48}}, {&b.view, {0, 64}}, {&c.view, {3, 17}},   {&d.view, {40, 48}},
+        {&e.view, {0, 1}},   {&a_tiled, {32, 96}}, {&b_tiled, {16, 32}}, {&a.view, {5, 5}}};
+    std::vector<std::vector<float>> ys, expect;
+    std::vector<MatmulJob> jobs;
+    std::vector<RowRange> rows;
+    for (const auto& [w, r] : spec) {
+      ys.emplace_back(size_t(n * w->rows()), -7.0f);
+      expect.emplace_back(size_t(n * w->rows()));
+      matmul(*w, x.data(), n, expect.back().data());
+    }
+    // Quantized weights go through the fused GEMV, which needs AVX-512; float ones anywhere.
+    std::vector<size_t> taken;
+    for (size_t i = 0; i < spec.size(); ++i) {
+      const MatmulJob job{spec[i].first, x.data(), n, ys[i].data()};
+      const bool quantized = spec[i].first->dtype != DType::F32 && spec[i].first->dtype != DType::BF16;
+      if (quantized && active_isa() != Isa::Avx512) {
+        EXPECT_FALSE(matmul_rows_applies(job)) << "job " << i;
+        continue;
+      }
+      ASSERT_TRUE(matmul_rows_applies(job)) << "job " << i;
+      jobs.push_back(job);
+      rows.push_back(spec[i].second);
+      taken.push_back(i);
+    }
+    matmul_rows(jobs.data(), rows.data(), jobs.size());
+    for (size_t j = 0; j < taken.size(); ++j) {
+      const size_t i = taken[j];
+      const int64_t out = spec[i].first->rows();
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t o = 0; o < out; ++o) {
+          const bool own = o >= rows[j].begin && o < rows[j].end;
+          ASSERT_EQ(ys[i][size_t(t * out + o)], own ? expect[i][size_t(t * out + o)] : -7.0f)
+              << "job " << i << " row " << o << " token " << t << " n=" << n;
+        }
+    }
+  }
+  // Not for what only matmul() serves: a 6-token product, exact mode.
+  std::vector<float> y(6 * 96);
+  const MatmulJob six{&a.view, x.data(), 6, y.data()};
+  EXPECT_FALSE(matmul_rows_applies(six));
+  set_matmul_exact(true);
+  const MatmulJob one{&c.view, x.data(), 1, y.data()};
+  EXPECT_TRUE(matmul_rows_applies(one));  // float rows are exact anyway
+  const MatmulJob quantized{&a.view, x.data(), 1, y.data()};
+  EXPECT_FALSE(matmul_rows_applies(quantized));
+  set_matmul_exact(false);
+  const RowRange outside{30, 41};
+  EXPECT_THROW(matmul_rows(&one, &outside, 1), Error);
 }
