@@ -44,23 +44,14 @@ struct Chunk {
   int64_t r0, r1;
 };
 
-}  // namespace
-
-void matmul_many(const MatmulJob* jobs, size_t count) {
-  const Isa isa = active_isa();
-  // Activations quantized once per job on this thread; reused storage (no allocation per token).
-  static thread_local std::vector<qg::Acts> acts_storage;
-  std::vector<qg::Acts>& acts = acts_storage;
+// Quantizes the inputs of the fused jobs into acts, on this thread. Jobs on the same input
+// (q/k/v, gate/up, every expert of a decode token) share one quantization: act_of[i] is the
+// index in acts of job i's (defined for fused jobs).
+void quantize_inputs(const MatmulJob* jobs, size_t count, const std::vector<Path>& paths,
+                     std::vector<size_t>& act_of, std::vector<qg::Acts>& acts) {
   if (acts.size() < count) acts.resize(count);
-  std::vector<Path> paths(count);
-  // Jobs on the same input (q/k/v, gate/up, every expert of a decode token) share one
-  // quantization: it runs on this thread while the others wait.
-  std::vector<size_t> act_of(count);
-  int64_t bytes = 0;
+  act_of.resize(count);
   for (size_t i = 0; i < count; ++i) {
-    paths[i] = path_of(jobs[i]);
-    if (paths[i] == Path::Plain) continue;
-    bytes += int64_t(jobs[i].w->nbytes);
     if (paths[i] != Path::Fused) continue;
     act_of[i] = i;
     for (size_t j = 0; j < i; ++j)
@@ -79,6 +70,25 @@ void matmul_many(const MatmulJob* jobs, size_t count) {
     qg::quantize_acts(jobs[i].x, jobs[i].n, jobs[i].w->cols(), acts[i],
                       tiles_only ? qg::ActForms::Tiles : qg::ActForms::All);
   }
+}
+
+}  // namespace
+
+void matmul_many(const MatmulJob* jobs, size_t count) {
+  const Isa isa = active_isa();
+  // Activations quantized once per input on this thread (while the others wait); reused
+  // storage (no allocation per token). The workers below read this thread's copy through the
+  // reference (naming the thread_local inside the lambda would give each worker its own).
+  static thread_local std::vector<qg::Acts> acts_storage;
+  std::vector<qg::Acts>& acts = acts_storage;
+  std::vector<Path> paths(count);
+  std::vector<size_t> act_of;
+  int64_t bytes = 0;
+  for (size_t i = 0; i < count; ++i) {
+    paths[i] = path_of(jobs[i]);
+    if (paths[i] != Path::Plain) bytes += int64_t(jobs[i].w->nbytes);
+  }
+  quantize_inputs(jobs, count, paths, act_of, acts);
   // Chunks sized on the whole batch's bytes (qg::decode_chunk_rows).
   std::vector<Chunk> chunks;
   for (size_t i = 0; i < count; ++i) {
@@ -127,37 +137,23 @@ bool matmul_rows_applies(const MatmulJob& job) { return path_of(job) != Path::Pl
 
 void matmul_rows(const MatmulJob* jobs, const RowRange* rows, size_t count) {
   const RowKernel row_kernel = row_kernel_for(active_isa());
-  static thread_local std::vector<qg::Acts> acts_storage;
-  static thread_local std::vector<Path> paths;
-  if (acts_storage.size() < count) acts_storage.resize(count);
-  paths.resize(count);
+  static thread_local std::vector<qg::Acts> acts;
+  std::vector<Path> paths(count);
   for (size_t i = 0; i < count; ++i) {
     paths[i] = path_of(jobs[i]);
     SPUTNIK_CHECK(paths[i] != Path::Plain && 0 <= rows[i].begin && rows[i].begin <= rows[i].end &&
                   rows[i].end <= jobs[i].w->rows());
   }
-  // As matmul_many: jobs on the same input share one quantization of it.
-  const auto same_input = [&](size_t a, size_t b) {
-    return paths[a] == Path::Fused && paths[b] == Path::Fused && jobs[a].x == jobs[b].x && jobs[a].n == jobs[b].n &&
-           jobs[a].w->cols() == jobs[b].w->cols();
-  };
+  std::vector<size_t> act_of;
+  quantize_inputs(jobs, count, paths, act_of, acts);
   for (size_t i = 0; i < count; ++i) {
     const MatmulJob& j = jobs[i];
     const TensorView& w = *j.w;
-    if (paths[i] == Path::FloatRows) {
+    if (paths[i] == Path::Fused) {
+      qg::gemv_avx512(w, rows[i].begin, rows[i].end, acts[act_of[i]], j.y, w.rows());
+    } else {
       for (int64_t o = rows[i].begin; o < rows[i].end; ++o) row_kernel(w.dtype, w.row(o), w.cols(), j.x, j.n, j.y + o, w.rows());
-      continue;
     }
-    size_t shared = i;
-    for (size_t k = 0; k < i && shared == i; ++k)
-      if (same_input(k, i)) shared = k;
-    if (shared == i) {
-      bool tiles_only = true;
-      for (size_t k = i; k < count; ++k)
-        if (same_input(i, k)) tiles_only = tiles_only && qg::gemv_reads_tiles_only(*jobs[k].w, jobs[k].n);
-      qg::quantize_acts(j.x, j.n, w.cols(), acts_storage[i], tiles_only ? qg::ActForms::Tiles : qg::ActForms::All);
-    }
-    qg::gemv_avx512(w, rows[i].begin, rows[i].end, acts_storage[shared], j.y, w.rows());
   }
 }
 
