@@ -137,14 +137,17 @@ bool matmul_rows_applies(const MatmulJob& job) { return path_of(job) != Path::Pl
 
 void matmul_rows(const MatmulJob* jobs, const RowRange* rows, size_t count) {
   const RowKernel row_kernel = row_kernel_for(active_isa());
+  // Reused per thread (this runs on the calling thread alone, once a layer per rank at decode):
+  // no allocation per call.
   static thread_local std::vector<qg::Acts> acts;
-  std::vector<Path> paths(count);
+  static thread_local std::vector<Path> paths;
+  static thread_local std::vector<size_t> act_of;
+  paths.resize(count);
   for (size_t i = 0; i < count; ++i) {
     paths[i] = path_of(jobs[i]);
     SPUTNIK_CHECK(paths[i] != Path::Plain && 0 <= rows[i].begin && rows[i].begin <= rows[i].end &&
                   rows[i].end <= jobs[i].w->rows());
   }
-  std::vector<size_t> act_of;
   quantize_inputs(jobs, count, paths, act_of, acts);
   for (size_t i = 0; i < count; ++i) {
     const MatmulJob& j = jobs[i];
