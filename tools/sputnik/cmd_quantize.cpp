@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 
 #include "command.h"
 #include "core/error.h"
@@ -46,17 +47,18 @@ std::function<int()> setup(CLI::App& app) {
     opts.tokenizer_dir = fs::is_directory(src) ? src.string() : src.parent_path().string();
     // A terminal gets a counter redrawn in place; a log file (or pipe) a line every ~10 s (a
     // 16B model takes minutes on two cores) and one at the end, not one carriage return per tensor.
+    // (Shared state: the exporter keeps a copy of this function per tensor.)
     const auto t0 = std::chrono::steady_clock::now();
-    auto last_line = t0;
+    auto last_line = std::make_shared<std::chrono::steady_clock::time_point>(t0);
     const bool tty = isatty(STDERR_FILENO) != 0;
-    opts.progress = [=](size_t done, size_t total) mutable {
+    opts.progress = [=](size_t done, size_t total) {
       const auto now = std::chrono::steady_clock::now();
       const double seconds = std::chrono::duration<double>(now - t0).count();
       if (tty) {
         std::fprintf(stderr, "\rquantize: %zu/%zu tensors (%.0f s)", done, total, seconds);
         if (done == total) std::fprintf(stderr, "\n");
-      } else if (done == total || now - last_line >= std::chrono::seconds(10)) {
-        last_line = now;
+      } else if (done == total || now - *last_line >= std::chrono::seconds(10)) {
+        *last_line = now;
         std::fprintf(stderr, "quantize: %zu/%zu tensors (%.0f s)\n", done, total, seconds);
       }
       std::fflush(stderr);
