@@ -76,7 +76,10 @@ import json, sys
 r = json.load(sys.stdin)
 print(f'$m\t0\tsputnik\tprobe_median\t{r[\"decode_probe_ratio_median\"]:.4f}')
 print(f'$m\t0\tsputnik\tprobe_best_decode\t{r[\"decode_best_gbps\"]:.3f}')
-print(f'$m\t0\tsputnik\tprobe_best_read\t{r[\"probe_best_gbps\"]:.3f}')" >>"$RAW"
+print(f'$m\t0\tsputnik\tprobe_best_read\t{r[\"probe_best_gbps\"]:.3f}')
+for phase in ('fast', 'slow'):
+    print(f'$m\t0\tsputnik\tprobe_{phase}_runs\t{r[\"probe_\" + phase + \"_runs\"]}')
+    print(f'$m\t0\tsputnik\tprobe_{phase}_median\t{r[\"decode_probe_ratio_median_\" + phase]:.4f}')" >>"$RAW"
 done
 load_end="$(uptime | sed 's/.*load average: //')"
 date_end="$(date -u +%H:%M)"
@@ -118,16 +121,21 @@ for m in order:
           f"| {b * lt / 1e9:.2f} | {lf:.0f}% | {lb:.0f}% |")
 print()
 print("Decode against the read bandwidth around it (`sputnik bench -p 16 -n 32 --probe N`: N tg32 runs, "
-      "each between two reads of 512 MiB; a run is compared with the faster of its two reads):")
+      "each between two reads of 512 MiB; a run is compared with the faster of its two reads; a run is in the "
+      "fast phase when both reads are >= 85% of the best read, in the slow one when both are <= 75%):")
 print()
-print("| model (GGUF) | median decode ÷ read around it | best decode GB/s | best read GB/s | best ÷ best |")
-print("|---|---:|---:|---:|---:|")
+print("| model (GGUF) | median decode ÷ read around it | fast-phase runs: median (n) | slow-phase runs: median (n) "
+      "| best decode GB/s | best read GB/s | best ÷ best |")
+print("|---|---:|---:|---:|---:|---:|---:|")
 for m in order:
     if not vals[(m, "sputnik", "probe_median")]:
         continue
     d, rd = vals[(m, "sputnik", "probe_best_decode")][0], vals[(m, "sputnik", "probe_best_read")][0]
-    print(f"| {os.path.basename(m)} | {100 * vals[(m, 'sputnik', 'probe_median')][0]:.1f}% | {d:.2f} | {rd:.2f} "
-          f"| {100 * d / rd:.1f}% |")
+    phases = [f"{100 * vals[(m, 'sputnik', f'probe_{ph}_median')][0]:.1f}% "
+              f"({vals[(m, 'sputnik', f'probe_{ph}_runs')][0]:.0f})"
+              if vals[(m, 'sputnik', f'probe_{ph}_runs')][0] else "– (0)" for ph in ("fast", "slow")]
+    print(f"| {os.path.basename(m)} | {100 * vals[(m, 'sputnik', 'probe_median')][0]:.1f}% | {phases[0]} | {phases[1]} "
+          f"| {d:.2f} | {rd:.2f} | {100 * d / rd:.1f}% |")
 print()
 print(f"rounds per cell: {len(vals[(order[0], 'sputnik', 'tg')])} (median); read bandwidth (bandwidth_bench, "
       f"2 threads, 1 GiB): {bw_start} GB/s before, {bw_end} GB/s after, {bw} the best reading of the run "

@@ -68,6 +68,19 @@ def main():
             if not (p.get("probe_pairs") == 3 and 0 < p["decode_probe_ratio_median"] < 100
                     and p["probe_best_gbps"] > 0.1 and p["decode_best_gbps"] > 0):
                 failures.append(f"{preset}: bench --probe 3 gave {p}")
+            # The per-run numbers behind the medians: each run between the read before and after it
+            # (each read is the next run's "before"), the medians recomputed from them.
+            runs = p.get("probe_runs", [])
+            ratios = sorted(d / max(b, a) for d, b, a in runs)
+            best = max([b for _, b, _ in runs] + [a for _, _, a in runs], default=0)
+            fast = sorted(d / max(b, a) for d, b, a in runs if min(b, a) >= 0.85 * best)
+            if not (len(runs) == 3 and all(runs[i][2] == runs[i + 1][1] for i in range(len(runs) - 1))
+                    and abs(ratios[1] - p["decode_probe_ratio_median"]) < 1e-3
+                    and abs(best - p["probe_best_gbps"]) < 2e-3 and p["probe_fast_runs"] == len(fast)
+                    and (not fast or abs(fast[(len(fast) - 1) // 2] + fast[len(fast) // 2]
+                                         - 2 * p["decode_probe_ratio_median_fast"]) < 2e-3)
+                    and p["probe_fast_runs"] + p["probe_slow_runs"] <= 3):
+                failures.append(f"{preset}: bench --probe 3 per-run numbers disagree with its medians: {p}")
             if p["peak_rss_bytes"] > 1.10 * (p["weights_bytes"] + p["kv_bytes"]) + FIXED:
                 failures.append(f"{preset}: bench --probe counted the probe's buffer in the peak RSS")
         weights, kv, peak = r["weights_bytes"], r["kv_bytes"], r["peak_rss_bytes"]

@@ -46,11 +46,39 @@ struct Options {
 // swings between phases (~32 and ~55 GB/s here) within seconds, so a probe read minutes apart
 // from the decode run says little: alternate short probes and short decode runs and compare
 // each run with the faster of the two probes around it (the stricter choice).
+struct ProbeRun {
+  double decode_gbps, read_before_gbps, read_after_gbps;
+  double ratio() const { return decode_gbps / std::max(read_before_gbps, read_after_gbps); }
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// The runs of one bandwidth phase, judged by the reads around each run against the best read of
+// the probe: both ≥ 85% of it ("fast"), or both ≤ 75% ("slow"); runs at a phase change in neither.
+struct PhaseMedian {
+  int runs = 0;
+  double median_ratio = 0;
+};
+
 struct ProbeResult {
   double median_ratio = 0;  // median over runs of decode GB/s ÷ max(probe before, probe after)
   double best_decode_gbps = 0, best_probe_gbps = 0;
   int pairs = 0;
+  PhaseMedian fast, slow;
+  std::vector<ProbeRun> runs;
 };
+
+PhaseMedian phase_median(const std::vector<ProbeRun>& runs, const std::function<bool(double)>& in_phase) {
+  std::vector<double> ratios;
+  for (const ProbeRun& r : runs)
+    if (in_phase(r.read_before_gbps) && in_phase(r.read_after_gbps)) ratios.push_back(r.ratio());
+  return {int(ratios.size()), median(ratios)};
+}
 
 // `pairs` decode runs (decode_gbps runs one, returns its GB/s), each between two reads.
 ProbeResult probe_decode(int pairs, const std::function<double()>& decode_gbps) {
@@ -58,18 +86,23 @@ ProbeResult probe_decode(int pairs, const std::function<double()>& decode_gbps) 
   ProbeResult probe;
   ReadBandwidthProbe reader;
   (void)reader.measure_gbps();  // first pass: warm the page tables
-  std::vector<double> probes{reader.measure_gbps(2)}, ratios;
+  double read = reader.measure_gbps(2);
+  probe.best_probe_gbps = read;
+  std::vector<double> ratios;
   for (int i = 0; i < pairs; ++i) {
     const double gbps_run = decode_gbps();
-    probes.push_back(reader.measure_gbps(2));
-    ratios.push_back(gbps_run / std::max(probes[probes.size() - 2], probes.back()));
+    const double next = reader.measure_gbps(2);
+    probe.runs.push_back({gbps_run, read, next});
+    ratios.push_back(probe.runs.back().ratio());
     probe.best_decode_gbps = std::max(probe.best_decode_gbps, gbps_run);
+    probe.best_probe_gbps = std::max(probe.best_probe_gbps, next);
+    read = next;
   }
-  probe.best_probe_gbps = *std::max_element(probes.begin(), probes.end());
-  std::sort(ratios.begin(), ratios.end());
-  const size_t n = ratios.size();
-  probe.median_ratio = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
-  probe.pairs = int(n);
+  probe.median_ratio = median(ratios);
+  probe.pairs = int(ratios.size());
+  const double best = probe.best_probe_gbps;
+  probe.fast = phase_median(probe.runs, [best](double g) { return g >= 0.85 * best; });
+  probe.slow = phase_median(probe.runs, [best](double g) { return g <= 0.75 * best; });
   return probe;
 }
 
@@ -156,11 +189,19 @@ std::function<int()> setup(CLI::App& app) {
     const ProbeResult probe =
         o->probe_pairs > 0 ? probe_decode(o->probe_pairs, [&] { return active_bytes * o->gen / decode_run() / 1e9; })
                            : ProbeResult{};
-    const std::string probe_json =
-        probe.pairs ? fmt::format(",\"probe_pairs\":{},\"decode_probe_ratio_median\":{:.4f},"
-                                  "\"probe_best_gbps\":{:.3f},\"decode_best_gbps\":{:.3f}",
-                                  probe.pairs, probe.median_ratio, probe.best_probe_gbps, probe.best_decode_gbps)
-                    : "";
+    std::string probe_json;
+    if (probe.pairs) {
+      std::string runs;
+      for (const ProbeRun& r : probe.runs)
+        runs += fmt::format("{}[{:.3f},{:.3f},{:.3f}]", runs.empty() ? "" : ",", r.decode_gbps, r.read_before_gbps,
+                            r.read_after_gbps);
+      probe_json = fmt::format(
+          ",\"probe_pairs\":{},\"decode_probe_ratio_median\":{:.4f},\"probe_best_gbps\":{:.3f},"
+          "\"decode_best_gbps\":{:.3f},\"probe_fast_runs\":{},\"decode_probe_ratio_median_fast\":{:.4f},"
+          "\"probe_slow_runs\":{},\"decode_probe_ratio_median_slow\":{:.4f},\"probe_runs\":[{}]",
+          probe.pairs, probe.median_ratio, probe.best_probe_gbps, probe.best_decode_gbps, probe.fast.runs,
+          probe.fast.median_ratio, probe.slow.runs, probe.slow.median_ratio, runs);
+    }
     if (o->json) {
       std::printf("{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"gen_tokens\":%d,\"depth\":%d,"
                   "\"prefill_tps\":%.3f,\"decode_tps\":%.3f,\"decode_gbps\":%.3f,\"active_weight_bytes\":%.0f,"
@@ -184,6 +225,10 @@ std::function<int()> setup(CLI::App& app) {
                     "read %.2f GB/s (%.1f%%)\n",
                     probe.pairs, 100 * probe.median_ratio, probe.best_decode_gbps, probe.best_probe_gbps,
                     100 * probe.best_decode_gbps / probe.best_probe_gbps);
+      if (probe.pairs)
+        std::printf("  by phase (both reads around a run >= 85%% / <= 75%% of the best read): %d runs median "
+                    "%.1f%% / %d runs median %.1f%%\n",
+                    probe.fast.runs, 100 * probe.fast.median_ratio, probe.slow.runs, 100 * probe.slow.median_ratio);
     }
     return 0;
   };
