@@ -58,8 +58,6 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// The runs of one bandwidth phase, judged by the reads around each run against the best read of
-// the probe: both ≥ 85% of it ("fast"), or both ≤ 75% ("slow"); runs at a phase change in neither.
 struct PhaseMedian {
   int runs = 0;
   double median_ratio = 0;
@@ -73,6 +71,7 @@ struct ProbeResult {
   std::vector<ProbeRun> runs;
 };
 
+// The median ratio of the runs whose reads before and after both pass in_phase.
 PhaseMedian phase_median(const std::vector<ProbeRun>& runs, const std::function<bool(double)>& in_phase) {
   std::vector<double> ratios;
   for (const ProbeRun& r : runs)
@@ -88,18 +87,18 @@ ProbeResult probe_decode(int pairs, const std::function<double()>& decode_gbps) 
   (void)reader.measure_gbps();  // first pass: warm the page tables
   double read = reader.measure_gbps(2);
   probe.best_probe_gbps = read;
-  std::vector<double> ratios;
   for (int i = 0; i < pairs; ++i) {
     const double gbps_run = decode_gbps();
     const double next = reader.measure_gbps(2);
     probe.runs.push_back({gbps_run, read, next});
-    ratios.push_back(probe.runs.back().ratio());
     probe.best_decode_gbps = std::max(probe.best_decode_gbps, gbps_run);
     probe.best_probe_gbps = std::max(probe.best_probe_gbps, next);
     read = next;
   }
-  probe.median_ratio = median(ratios);
-  probe.pairs = int(ratios.size());
+  probe.pairs = int(probe.runs.size());
+  probe.median_ratio = phase_median(probe.runs, [](double) { return true; }).median_ratio;
+  // A phase, judged by the reads around a run against the best read of the probe: both ≥ 85% of
+  // it ("fast"), or both ≤ 75% ("slow"); runs at a phase change count in neither.
   const double best = probe.best_probe_gbps;
   probe.fast = phase_median(probe.runs, [best](double g) { return g >= 0.85 * best; });
   probe.slow = phase_median(probe.runs, [best](double g) { return g <= 0.75 * best; });
