@@ -66,7 +66,6 @@ struct PhaseMedian {
 struct ProbeResult {
   double median_ratio = 0;  // median over runs of decode GB/s ÷ max(probe before, probe after)
   double best_decode_gbps = 0, best_probe_gbps = 0;
-  int pairs = 0;
   PhaseMedian fast, slow;
   std::vector<ProbeRun> runs;
 };
@@ -95,7 +94,6 @@ ProbeResult probe_decode(int pairs, const std::function<double()>& decode_gbps) 
     probe.best_probe_gbps = std::max(probe.best_probe_gbps, next);
     read = next;
   }
-  probe.pairs = int(probe.runs.size());
   probe.median_ratio = phase_median(probe.runs, [](double) { return true; }).median_ratio;
   // A phase, judged by the reads around a run against the best read of the probe: both ≥ 85% of
   // it ("fast"), or both ≤ 75% ("slow"); runs at a phase change count in neither.
@@ -189,7 +187,7 @@ std::function<int()> setup(CLI::App& app) {
         o->probe_pairs > 0 ? probe_decode(o->probe_pairs, [&] { return active_bytes * o->gen / decode_run() / 1e9; })
                            : ProbeResult{};
     std::string probe_json;
-    if (probe.pairs) {
+    if (!probe.runs.empty()) {
       std::string runs;
       for (const ProbeRun& r : probe.runs)
         runs += fmt::format("{}[{:.3f},{:.3f},{:.3f}]", runs.empty() ? "" : ",", r.decode_gbps, r.read_before_gbps,
@@ -198,7 +196,7 @@ std::function<int()> setup(CLI::App& app) {
           ",\"probe_pairs\":{},\"decode_probe_ratio_median\":{:.4f},\"probe_best_gbps\":{:.3f},"
           "\"decode_best_gbps\":{:.3f},\"probe_fast_runs\":{},\"decode_probe_ratio_median_fast\":{:.4f},"
           "\"probe_slow_runs\":{},\"decode_probe_ratio_median_slow\":{:.4f},\"probe_runs\":[{}]",
-          probe.pairs, probe.median_ratio, probe.best_probe_gbps, probe.best_decode_gbps, probe.fast.runs,
+          probe.runs.size(), probe.median_ratio, probe.best_probe_gbps, probe.best_decode_gbps, probe.fast.runs,
           probe.fast.median_ratio, probe.slow.runs, probe.slow.median_ratio, runs);
     }
     if (o->json) {
@@ -219,15 +217,15 @@ std::function<int()> setup(CLI::App& app) {
       if (huge_fraction)
         std::printf("weights mapped with 2 MiB pages: %.1f%% of %.1f MiB resident\n", 100 * *huge_fraction,
                     double(mapped_rss) / (1 << 20));
-      if (probe.pairs)
-        std::printf("decode vs read bandwidth around it (%d runs): median %.1f%%; best decode %.2f GB/s, best "
+      if (!probe.runs.empty()) {
+        std::printf("decode vs read bandwidth around it (%zu runs): median %.1f%%; best decode %.2f GB/s, best "
                     "read %.2f GB/s (%.1f%%)\n",
-                    probe.pairs, 100 * probe.median_ratio, probe.best_decode_gbps, probe.best_probe_gbps,
+                    probe.runs.size(), 100 * probe.median_ratio, probe.best_decode_gbps, probe.best_probe_gbps,
                     100 * probe.best_decode_gbps / probe.best_probe_gbps);
-      if (probe.pairs)
         std::printf("  by phase (both reads around a run >= 85%% / <= 75%% of the best read): %d runs median "
                     "%.1f%% / %d runs median %.1f%%\n",
                     probe.fast.runs, 100 * probe.fast.median_ratio, probe.slow.runs, 100 * probe.slow.median_ratio);
+      }
     }
     return 0;
   };
