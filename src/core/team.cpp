@@ -136,6 +136,20 @@ float* team_stage(size_t floats) {
   return team.stage[slot].data();
 }
 
+void team_sum(const float* part, int64_t n, float* out) {
+  const int ranks = team_size();
+  if (ranks == 1) {
+    std::copy_n(part, n, out);
+    return;
+  }
+  float* stage = team_stage(size_t(n * ranks));
+  std::copy_n(part, n, stage + team_rank() * n);
+  team_sync();
+  std::copy_n(stage, n, out);
+  for (int r = 1; r < ranks; ++r)
+    for (int64_t i = 0; i < n; ++i) out[i] += stage[r * n + i];
+}
+
 namespace detail {
 
 namespace {

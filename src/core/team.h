@@ -39,6 +39,11 @@ void team_sync();
 // the same calls. Outside a team, this thread's own buffer.
 float* team_stage(size_t floats);
 
+// out[0, n) = the sum over the ranks of each one's part[0, n), added in rank order
+// (((part₀ + part₁) + part₂) …, the same floats on every rank), for products that the ranks
+// split by columns. One team_stage and one team_sync; out may be part. Outside a team: a copy.
+void team_sum(const float* part, int64_t n, float* out);
+
 // Runs fn(c) for every c in [0, n) once across the team, then team_sync(). Each rank walks its
 // own contiguous share first (one DRAM stream; which share is its own rotates from call to
 // call), then takes chunks from the back of the others' shares (a core slowed by its neighbours

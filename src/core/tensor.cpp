@@ -5,7 +5,7 @@
 namespace sputnik {
 
 const std::byte* TensorView::row(int64_t r) const {
-  SPUTNIK_CHECK(r >= row_major_from());
+  SPUTNIK_CHECK(panels == 1 && r >= row_major_from());
   return data + size_t(r) * row_bytes();
 }
 
@@ -19,6 +19,16 @@ TensorView TensorView::slice(int64_t first, int64_t count) const {
   v.shape[0] = count;
   v.data = data + size_t(first) * outer_bytes;
   v.nbytes = size_t(count) * outer_bytes;
+  return v;
+}
+
+TensorView TensorView::panel(int p) const {
+  SPUTNIK_CHECK(shape.size() == 2 && panels >= 1 && 0 <= p && p < panels && cols() % panels == 0);
+  TensorView v = *this;
+  v.panels = 1;
+  v.shape = {rows(), cols() / panels};
+  v.nbytes = size_t(rows()) * v.row_bytes();
+  v.data = data + size_t(p) * v.nbytes;
   return v;
 }
 

@@ -23,6 +23,12 @@ struct TensorView {
   const std::byte* data = nullptr;
   size_t nbytes = 0;
   Layout layout = Layout::RowMajor;
+  // Tiles16 only: the columns split into `panels` equal parts, each stored as a Tiles16 matrix
+  // [rows, cols / panels] of its own, one after the other. A decode team's rank then streams
+  // one panel of a product that it splits by columns (its share of the heads of o_proj, of the
+  // MLP's inner rows of down_proj) as one contiguous region. matmul() takes such a matrix
+  // whole; the kernels below it see one panel at a time (panel()).
+  int panels = 1;
 
   int64_t numel() const {
     int64_t n = 1;
@@ -40,6 +46,8 @@ struct TensorView {
   // Rows [first, first+count) of the outermost dimension, e.g. one expert of a stacked tensor.
   // Not for Tiles16 (throws).
   TensorView slice(int64_t first, int64_t count) const;
+  // Column panel p of a matrix stored in panels: a plain Tiles16 [rows, cols / panels] view.
+  TensorView panel(int p) const;
   std::string shape_string() const;  // "[2048, 512]"
 };
 

@@ -77,7 +77,8 @@ bool wants_decode_tiles(const WeightStore& store, const std::string& name) {
   return true;
 }
 
-void tile_for_decode(WeightStore& store, const std::function<void(const std::string&, uint64_t)>& on_tensor) {
+void tile_for_decode(WeightStore& store, const std::function<void(const std::string&, uint64_t)>& on_tensor,
+                     const ColumnPanels& column_panels) {
   // Matrices first, in decode order, then the vectors (norms, biases): a 3.5 KB norm between two
   // products would break the one stream of a rank that goes on from one into the next
   // (core/team.cpp rotates the shares for that).
@@ -110,7 +111,11 @@ void tile_for_decode(WeightStore& store, const std::function<void(const std::str
     const MappedFile* file = file_of(store, src.data);
     TensorView moved = src;
     moved.data = dst;
-    if (wants_decode_tiles(store, n)) {
+    const int panels = column_panels && wants_decode_tiles(store, n) ? column_panels(store, n) : 1;
+    if (panels > 1 && can_tile_panels(src, panels)) {
+      moved = tile_panels_into(src, panels, dst);
+      release(file, src.data, src.nbytes);
+    } else if (wants_decode_tiles(store, n)) {
       const size_t tile_bytes = 16 * src.row_bytes();
       const int64_t tiles = src.rows() / 16;
       // A few MiB at a time, the source released behind it.

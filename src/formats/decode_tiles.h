@@ -20,9 +20,15 @@ bool wants_decode_tiles(const WeightStore& store, const std::string& name);
 // products that share a parallel region (q/k/v, gate/up) are one contiguous stream per thread
 // instead of several: each jump to a new address costs a core ~1 µs of its DRAM stream.
 std::vector<std::string> decode_order(const std::vector<std::string>& names);
+// How many column panels (TensorView::panels) a tensor about to be tiled is stored as; 1: none.
+// The model family decides (models/decode_panels.h): formats only lay them out.
+using ColumnPanels = std::function<int(const WeightStore& store, const std::string& name)>;
+
 // Moves every tensor (the matrices in decode_order, then the vectors), tiling those that
-// wants_decode_tiles, calling on_tensor(name, bytes) after each. Leaves the store as it is below
-// AVX-512 (the only ISA with tile kernels).
-void tile_for_decode(WeightStore& store, const std::function<void(const std::string&, uint64_t)>& on_tensor);
+// wants_decode_tiles (in column panels where column_panels says so and kernels/tiles.h's
+// can_tile_panels allows), calling on_tensor(name, bytes) after each. Leaves the store as it is
+// below AVX-512 (the only ISA with tile kernels).
+void tile_for_decode(WeightStore& store, const std::function<void(const std::string&, uint64_t)>& on_tensor,
+                     const ColumnPanels& column_panels = {});
 
 }  // namespace sputnik

@@ -121,6 +121,28 @@ void matmul_sgemm(const TensorView& w, const float* x, int64_t n, float* y) {
   }
 }
 
+// A matrix stored in column panels (TensorView::panels) at decode: each panel's product with its
+// columns of x, summed in panel order, which is how a decode team's ranks sum the parts they
+// computed (models/qwen2.cpp), so that a team decodes bit for bit what one thread does.
+void matmul_panels(const TensorView& w, const float* x, int64_t n, float* y) {
+  const int64_t out = w.rows(), k = w.cols(), part = k / w.panels;
+  // Not a ScratchLease: callers hold theirs (one per thread) while they call matmul().
+  static thread_local std::vector<float> xs_storage, ys_storage;
+  xs_storage.resize(size_t(n * k));
+  ys_storage.resize(size_t(n * out));
+  float* xs = xs_storage.data();
+  float* ys = ys_storage.data();
+  // Every panel's columns first: inside a decode team x may be a staged result (core/team.h),
+  // which the second product's own staging would overwrite while another rank still reads it.
+  for (int p = 0; p < w.panels; ++p)
+    for (int64_t t = 0; t < n; ++t) std::copy_n(x + t * k + p * part, part, xs + (p * n + t) * part);
+  for (int p = 0; p < w.panels; ++p) {
+    matmul(w.panel(p), xs + p * n * part, n, p == 0 ? y : ys);
+    if (p > 0)
+      for (int64_t i = 0; i < n * out; ++i) y[i] += ys[i];
+  }
+}
+
 }  // namespace
 
 void set_matmul_exact(bool exact) { g_exact.store(exact, std::memory_order_relaxed); }
@@ -140,6 +162,9 @@ void dequantize_rows(const TensorView& w, int64_t row, int64_t count, float* out
 void matmul(const TensorView& w, const float* x, int64_t n, float* y) {
   check_shapes(w);
   if (n <= 0 || w.rows() == 0) return;
+  // Decode on the fused kernels takes column panels apart; a prefill GEMM and the other paths
+  // read their rows whole (untiled, kernels/tiles.h), as fast as from the stored layout.
+  if (w.panels > 1 && n <= qg::kMaxFusedN && !matmul_exact()) return matmul_panels(w, x, n, y);
   if (w.cols() == 0) {
     std::fill(y, y + n * w.rows(), 0.0f);
     return;

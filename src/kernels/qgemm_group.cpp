@@ -103,7 +103,7 @@ void unpack_group_row(const uint8_t* p, int64_t k, int64_t kq, int32_t* q, float
 
 bool unpack_group_rows(const TensorView& w, int64_t row, int64_t count, GroupRows& g) {
   const bool q8 = w.dtype == DType::Q8_0;
-  if (!q8 && w.dtype != DType::Q4_0) return false;
+  if ((!q8 && w.dtype != DType::Q4_0) || w.panels != 1) return false;
   const int64_t k = w.cols(), kq = padded_kq(padded_k(k)), ng = kq / 16;
   const bool avx512 = active_isa() == Isa::Avx512;
   const bool tiled = w.layout == Layout::Tiles16;

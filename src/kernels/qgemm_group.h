@@ -45,7 +45,7 @@ void to_group_rows(const Rows& r, GroupRows& g);
 // group-major form (what unpack_rows + to_group_rows give, in one pass of 32-bit moves: at MoE
 // prefill each expert sees few tokens, and the two-step unpack was ~13% of the time). Tiles16
 // tensors too, from whole tiles when row % 16 == 0 and k % 128 == 0 on AVX-512. False for
-// other dtypes and other tiled cases.
+// other dtypes and other tiled cases (column panels among them).
 bool unpack_group_rows(const TensorView& w, int64_t row, int64_t count, GroupRows& g);
 // AVX-512 form of that unpack for one super-group: 8 stored blocks (or the first 4 when
 // `half`, a trailing 128-value half super-group) -> its 4 vectors of 16 (8) pieces at q,

@@ -321,7 +321,7 @@ void by_n(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, 
 }  // namespace
 
 bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
-  if (a.n < 1 || a.n > kMaxFusedN) return false;
+  if (a.n < 1 || a.n > kMaxFusedN || w.panels != 1) return false;
   if (w.layout == Layout::Tiles16) {
     const int64_t from = w.row_major_from();
     SPUTNIK_CHECK(r0 % 16 == 0 && (r1 % 16 == 0 || r1 == w.rows()));

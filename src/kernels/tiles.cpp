@@ -63,9 +63,45 @@ TensorView tile_into(const TensorView& w, std::byte* dst) {
   return t;
 }
 
+TensorView tile_panels_into(const TensorView& w, int panels, std::byte* dst) {
+  SPUTNIK_CHECK(can_tile_panels(w, panels));
+  TensorView part = w;
+  part.shape = {w.rows(), w.cols() / panels};
+  part.nbytes = size_t(w.rows()) * part.row_bytes();
+  const size_t part_row = part.row_bytes();
+  std::vector<std::byte> rows(part.nbytes);
+  part.data = rows.data();
+  for (int p = 0; p < panels; ++p) {
+    for (int64_t r = 0; r < w.rows(); ++r)
+      std::memcpy(rows.data() + size_t(r) * part_row, w.data + size_t(r) * w.row_bytes() + size_t(p) * part_row,
+                  part_row);
+    tile_into(part, dst + size_t(p) * part.nbytes);
+  }
+  TensorView t = w;
+  t.data = dst;
+  t.layout = Layout::Tiles16;
+  t.panels = panels;
+  return t;
+}
+
+bool can_tile_panels(const TensorView& w, int panels) {
+  return can_tile(w) && w.layout == Layout::RowMajor && panels >= 1 && w.rows() % kTile == 0 &&
+         w.cols() % (int64_t(32) * panels) == 0;
+}
+
 void untile_rows(const TensorView& w, int64_t row, int64_t count, std::byte* out) {
   SPUTNIK_CHECK(row >= 0 && count >= 0 && row + count <= w.rows());
   const size_t row_bytes = w.row_bytes();
+  if (w.panels > 1) {  // each panel's part of the rows, then its columns into place
+    const size_t part_row = w.panel(0).row_bytes();
+    std::vector<std::byte> part(size_t(count) * part_row);
+    for (int p = 0; p < w.panels; ++p) {
+      untile_rows(w.panel(p), row, count, part.data());
+      for (int64_t r = 0; r < count; ++r)
+        std::memcpy(out + size_t(r) * row_bytes + size_t(p) * part_row, part.data() + size_t(r) * part_row, part_row);
+    }
+    return;
+  }
   const int64_t split = std::min(row + count, std::max(row, w.row_major_from()));
   if (split < row + count)
     std::memcpy(out + size_t(split - row) * row_bytes, w.row(split), size_t(row + count - split) * row_bytes);

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "core/scratch.h"
+#include "core/team.h"
+#include "models/decode_panels.h"
 #include "kernels/activation.h"
 #include "kernels/matmul.h"
 
@@ -37,6 +39,35 @@ void Mlp::operator()(const float* x, int64_t n, float* out) const {
     }
     down(g, m, out + t0 * hidden());
   }
+}
+
+bool Mlp::splits_decode(int64_t n) const {
+  if (!in_team() || n != 1 || down.w.panels != team_size() || !gate.bias.empty() || !up.bias.empty() ||
+      !down.bias.empty() || inner() % (16 * team_size()) != 0)
+    return false;
+  const TensorView part = down.w.panel(0);
+  const MatmulJob jobs[3] = {{&gate.w, nullptr, 1, nullptr}, {&up.w, nullptr, 1, nullptr}, {&part, nullptr, 1, nullptr}};
+  return matmul_rows_applies(jobs[0]) && matmul_rows_applies(jobs[1]) && matmul_rows_applies(jobs[2]);
+}
+
+void Mlp::decode_split(const float* x, float* out) const {
+  const int64_t f = inner(), d = hidden(), r = team_rank(), ranks = team_size();
+  const int64_t begin = f * r / ranks, end = f * (r + 1) / ranks;
+  // Whole-width buffers: matmul_rows writes row o at [o]. Only [begin, end) is touched.
+  ScratchLease scratch(size_t(2 * f + d));
+  float* g = scratch.take(size_t(f));
+  float* u = scratch.take(size_t(f));
+  float* y = scratch.take(size_t(d));
+  const MatmulJob inner_jobs[2] = {{&gate.w, x, 1, g}, {&up.w, x, 1, u}};
+  const RowRange mine[2] = {{begin, end}, {begin, end}};
+  matmul_rows(inner_jobs, mine, 2);
+  swiglu(g + begin, u + begin, end - begin, g + begin);
+  const TensorView part = down.w.panel(int(r));
+  const MatmulJob down_job{&part, g + begin, 1, y};
+  const RowRange all{0, d};
+  matmul_rows(&down_job, &all, 1);
+  team_sum(y, d, out);
+  count_decode_split();
 }
 
 void add_bias(const Linear& l, int64_t n, float* y) { add_bias(l, n, y, 0, l.out()); }

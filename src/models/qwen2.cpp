@@ -10,6 +10,7 @@
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/rope.h"
+#include "models/decode_panels.h"
 #include "models/mlp.h"
 #include "models/transformer.h"
 
@@ -96,6 +97,14 @@ class Qwen2 final : public Transformer {
                            matmul_rows_applies(qkv[0]) && matmul_rows_applies(qkv[1]) && matmul_rows_applies(qkv[2]);
     const int64_t kv0 = own_heads ? nkv * team_rank() / team_size() : 0;
     const int64_t kv1 = own_heads ? nkv * (team_rank() + 1) / team_size() : nkv;
+    // One token of one sequence, o_proj in a column panel per rank (models/decode_panels.h): each
+    // rank also multiplies its own heads' outputs by its panel of o_proj, and team_sum adds the
+    // ranks' outputs: no exchange of attention outputs, one barrier for the whole block.
+    // (team_for's split of the units is then one rank's KV heads: one unit per KV head.)
+    TensorView o_part;
+    if (own_heads && n == 1 && L.o.w.panels == team_size() && L.o.bias.empty()) o_part = L.o.w.panel(team_rank());
+    const MatmulJob o_job{&o_part, q + kv0 * group * hd, 1, out};
+    const bool split = o_part.data && matmul_rows_applies(o_job);
     if (own_heads) {
       const RowRange rows[3] = {{kv0 * group * hd, kv1 * group * hd}, {kv0 * hd, kv1 * hd}, {kv0 * hd, kv1 * hd}};
       matmul_rows(qkv, rows, 3);
@@ -136,9 +145,9 @@ class Qwen2 final : public Transformer {
     // by head. Each head's output goes where its queries were (in a team, into the team's stage,
     // which every rank reads): a unit reads its (tokens, heads) slice of q before it writes the
     // same slice, and no two units share one.
-    float* attn = in_team() ? team_stage(size_t(n * q_dim)) : q;
+    float* attn = in_team() && !split ? team_stage(size_t(n * q_dim)) : q;
     const float scale = 1.0f / std::sqrt(float(hd));
-    team_for(groups * splits, [&](int64_t begin, int64_t end) {
+    const auto attend_units = [&](int64_t begin, int64_t end) {
       static thread_local std::vector<float> qbuf, obuf;
       for (int64_t u = begin; u < end; ++u) {
         const Batch::SlotRun& run = runs[size_t(u / splits / nkv)];
@@ -165,12 +174,23 @@ class Qwen2 final : public Transformer {
             std::copy_n(obuf.data() + i * hd, hd, attn + run.tokens[size_t(i)] * q_dim + head * hd);
         }
       }
-    });
+    };
+    if (split) {
+      attend_units(my_first, my_end);
+      const RowRange all{0, c.hidden_size};
+      matmul_rows(&o_job, &all, 1);
+      team_sum(out, c.hidden_size, out);
+      count_decode_split();
+      return;
+    }
+    team_for(groups * splits, attend_units);
     L.o(attn, n, out);
   }
 
   void feed_forward(int64_t layer, const float* h, int64_t n, float* out) const override {
-    layers_[size_t(layer)].mlp(h, n, out);
+    const Mlp& mlp = layers_[size_t(layer)].mlp;
+    if (mlp.splits_decode(n)) return mlp.decode_split(h, out);
+    mlp(h, n, out);
   }
 
  private:

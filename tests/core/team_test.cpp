@@ -116,6 +116,36 @@ TEST_P(Team, StageIsSharedAndForSplitsContiguously) {
   for (int r = 0; r < threads; ++r) EXPECT_EQ(seen[size_t(r * 100 + 99)], 99 * 20);
 }
 
+// team_sum adds the ranks' parts in rank order, the same floats on every rank, calls after
+// calls: 1 + 1e8 rounds to 1e8 in floats, so with rank 0 holding 1, rank 1 1e8 and rank 2
+// taking 1e8 away again, ((r0 + r1) + r2) is 0 and the reverse order 1.
+TEST_P(Team, SumAddsThePartsInRankOrder) {
+  const int threads = GetParam();
+  std::vector<std::vector<float>> got(static_cast<size_t>(threads));
+  run_team_spmd(threads, [&](int rank) {
+    for (int round = 0; round < 10; ++round) {
+      std::vector<float> part(3);
+      part[0] = rank == 0 ? 1.0f : rank == 1 ? 1e8f : rank == 2 ? -1e8f : 0.5f;
+      part[1] = float(rank + round);
+      part[2] = float(round);
+      team_sum(part.data(), 3, part.data());  // in place
+      got[size_t(rank)] = part;
+    }
+  });
+  float first = 1.0f;
+  if (threads > 1) first += 1e8f;
+  if (threads > 2) first += -1e8f;
+  if (threads > 3) first += 0.5f;
+  float second = 0;
+  for (int r = 0; r < threads; ++r) second += float(r + 9);
+  for (int r = 0; r < threads; ++r) {
+    EXPECT_EQ(got[size_t(r)][0], first) << "rank " << r;
+    EXPECT_EQ(got[size_t(r)][1], second) << "rank " << r;
+    EXPECT_EQ(got[size_t(r)][2], float(9 * threads)) << "rank " << r;
+  }
+  if (threads == 3) EXPECT_EQ(first, 0.0f);  // the order mattered: (-1e8 + 1e8) + 1 would be 1
+}
+
 // An exception on one rank comes out of run_team_spmd; the others stop at their next barrier
 // instead of waiting forever.
 TEST_P(Team, AnExceptionOnOneRankIsRethrownAndTheOthersStop) {

@@ -189,6 +189,67 @@ TEST(Matmul, TiledWeightsMatchDoubleReferenceOnEveryPath) {
   }
 }
 
+// Column panels (TensorView::panels): the stored bytes read back as the matrix; a decode product
+// is the sum of the panels' products in panel order, and a prefill GEMM reads the rows whole
+// (what the stored rows give), bit for bit, at every thread count.
+TEST(Matmul, ColumnPanelsReadBackAndSumThePanelProducts) {
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    const int64_t out = 48, in = 192;
+    const Weight w = make_weight(t, out, in, 11);
+    for (int panels : {2, 3}) {
+      ASSERT_TRUE(can_tile_panels(w.view, panels));
+      std::vector<std::byte> bytes(w.view.nbytes), back(w.view.nbytes);
+      const TensorView p = tile_panels_into(w.view, panels, bytes.data());
+      EXPECT_EQ(p.panels, panels);
+      untile_rows(p, 0, out, back.data());
+      EXPECT_EQ(std::memcmp(back.data(), w.view.data, w.view.nbytes), 0) << dtype_name(t);
+      untile_rows(p, 21, 9, back.data());
+      EXPECT_EQ(std::memcmp(back.data(), w.view.data + 21 * w.view.row_bytes(), 9 * w.view.row_bytes()), 0);
+      std::vector<float> a(size_t(out * in)), b(size_t(out * in));
+      dequantize_rows(w.view, 0, out, a.data());
+      dequantize_rows(p, 0, out, b.data());
+      EXPECT_EQ(a, b);
+      // Panel 1 is the tiled columns [in/panels, 2·in/panels) of the matrix.
+      std::vector<float> col(size_t(out * (in / panels)));
+      dequantize_rows(p.panel(1), 0, out, col.data());
+      for (int64_t r = 0; r < out; ++r)
+        for (int64_t c = 0; c < in / panels; ++c)
+          ASSERT_EQ(col[size_t(r * (in / panels) + c)], a[size_t(r * in + in / panels + c)]);
+      for (int64_t n : {1, 2, 64}) {
+        const auto x = make_acts(n, in, uint32_t(n + panels));
+        std::vector<float> want(size_t(n * out)), part(size_t(n * out)), xs(size_t(n * (in / panels)));
+        if (n > qg::kMaxFusedN) matmul(w.view, x.data(), n, want.data());
+        for (int q = 0; q < panels && n <= qg::kMaxFusedN; ++q) {
+          for (int64_t i = 0; i < n; ++i)
+            std::copy_n(x.data() + i * in + q * (in / panels), in / panels, xs.data() + i * (in / panels));
+          matmul(p.panel(q), xs.data(), n, q == 0 ? want.data() : part.data());
+          if (q > 0)
+            for (size_t i = 0; i < want.size(); ++i) want[i] += part[i];
+        }
+        for (int threads : {1, 2}) {
+          set_num_threads(threads);
+          std::vector<float> y(size_t(n * out));
+          matmul(p, x.data(), n, y.data());
+          EXPECT_EQ(std::memcmp(y.data(), want.data(), y.size() * 4), 0) << dtype_name(t) << " n=" << n;
+          // The same matrix, whatever its layout: close to the product with the stored rows.
+          std::vector<float> plain(size_t(n * out));
+          matmul(w.view, x.data(), n, plain.data());
+          for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], plain[i], 1e-4f * (1.0f + std::fabs(plain[i])));
+        }
+        set_num_threads(0);
+        // matmul_many hands a job in panels to matmul().
+        std::vector<float> y(size_t(n * out));
+        const MatmulJob job{&p, x.data(), n, y.data()};
+        EXPECT_FALSE(matmul_rows_applies(job));
+        matmul_many(&job, 1);
+        EXPECT_EQ(std::memcmp(y.data(), want.data(), y.size() * 4), 0);
+      }
+    }
+    EXPECT_FALSE(can_tile_panels(w.view, 4));  // 48 columns a panel: not whole blocks
+    EXPECT_FALSE(can_tile_panels(make_weight(t, 40, 192, 3).view, 2));  // rows past the last tile
+  }
+}
+
 TEST(Matmul, TiledRowsReadBackAsStored) {
   for (DType t : {DType::Q8_0, DType::Q4_0}) {
     const Weight w = make_weight(t, 53, 224, 3);

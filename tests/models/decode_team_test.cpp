@@ -12,6 +12,7 @@
 #include "core/threads.h"
 #include "formats/decode_tiles.h"
 #include "kernels/quant.h"
+#include "models/decode_panels.h"
 #include "models/model.h"
 #include "models/transformer.h"
 #include "tiny_model.h"
@@ -23,7 +24,7 @@ namespace {
 nlohmann::json qwen2_wide() {
   auto c = test::qwen2_config();
   c["hidden_size"] = 64;
-  c["intermediate_size"] = 96;
+  c["intermediate_size"] = 128;  // 64 inner rows a rank: down_proj's panels are whole blocks
   return c;
 }
 
@@ -40,7 +41,8 @@ nlohmann::json deepseek_wide() {
   return c;
 }
 
-// Every matrix whose rows are whole 32-value blocks becomes `dtype`; then the decode layout.
+// Every matrix whose rows are whole 32-value blocks becomes `dtype`; then the decode layout, with
+// o_proj and down_proj of qwen2 in column panels for a team of two (models/decode_panels.h).
 std::unique_ptr<Model> quantized(const nlohmann::json& config, DType dtype) {
   auto ws = std::make_shared<WeightStore>();
   test::make_tiny(*ws, config, 3);
@@ -59,7 +61,8 @@ std::unique_ptr<Model> quantized(const nlohmann::json& config, DType dtype) {
     q.data = dst;
     ws->replace(q);
   }
-  tile_for_decode(*ws, [](const std::string&, uint64_t) {});
+  tile_for_decode(*ws, [](const std::string&, uint64_t) {},
+                  [](const WeightStore& s, const std::string& name) { return decode_column_panels(s, name, 2); });
   return load_model(ws);
 }
 
@@ -78,6 +81,22 @@ std::vector<float> decode(Model& m) {
     Batch step;
     step.add(a[p], 0, int64_t(p), true);
     step.add(b[p - 1], 1, int64_t(p - 1), true);
+    m.forward(step, cache, out.data());
+    all.insert(all.end(), out.begin(), out.end());
+  }
+  return all;
+}
+
+// Logits of one sequence decoded token by token (a team of two then splits each attention and
+// MLP block: models/decode_panels.h).
+std::vector<float> decode_one(Model& m) {
+  const int64_t v = m.config().vocab_size;
+  const std::vector<int32_t> a = {3, 14, 15, 9, 26, 5, 35, 8, 9, 7};
+  KVCache cache = m.make_cache(1, 16);
+  std::vector<float> all, out(static_cast<size_t>(v));
+  for (size_t p = 0; p < a.size(); ++p) {
+    Batch step;
+    step.add(a[p], 0, int64_t(p), true);
     m.forward(step, cache, out.data());
     all.insert(all.end(), out.begin(), out.end());
   }
@@ -113,6 +132,32 @@ TEST_P(DecodeTeam, MatchesOneThreadBitForBit) {
   EXPECT_EQ(0, std::memcmp(one.data(), team3.data(), one.size() * sizeof(float)));
   // The steps must differ from each other, or equal outputs would prove little.
   EXPECT_NE(0, std::memcmp(team.data(), team.data() + m->config().vocab_size, m->config().vocab_size * sizeof(float)));
+}
+
+// One sequence: a team of two splits every block (attention by KV heads with o_proj's column
+// panels, the MLP by inner rows with down_proj's) and adds the two halves' outputs in the order
+// in which one thread adds the panels' products, so the logits stay bit for bit those of one
+// thread; three ranks (panels for two) take the unsplit team path, also bit for bit.
+TEST_P(DecodeTeam, OneSequenceMatchesOneThreadBitForBit) {
+  const Case c = GetParam();
+  const bool qwen2 = std::string(c.arch) == "qwen2";
+  auto m = quantized(qwen2 ? qwen2_wide() : deepseek_wide(), c.dtype);
+  set_num_threads(1);
+  const auto one = decode_one(*m);
+  set_num_threads(2);
+  const int64_t before = decode_split_count();
+  const auto team = decode_one(*m);
+  const int64_t splits = decode_split_count() - before;
+  set_num_threads(3);
+  const int64_t before3 = decode_split_count();
+  const auto team3 = decode_one(*m);
+  const int64_t splits3 = decode_split_count() - before3;
+  set_num_threads(0);
+  EXPECT_EQ(0, std::memcmp(one.data(), team.data(), one.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(one.data(), team3.data(), one.size() * sizeof(float)));
+  // qwen2: 10 tokens × 2 layers × (attention + MLP) × 2 ranks, all split; DeepSeek: none.
+  EXPECT_EQ(splits, qwen2 ? 10 * 2 * 2 * 2 : 0);
+  EXPECT_EQ(splits3, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DecodeTeam,

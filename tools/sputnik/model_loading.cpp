@@ -10,6 +10,8 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/threads.h"
+#include "models/decode_panels.h"
 
 namespace sputnik::cli {
 
@@ -42,6 +44,10 @@ LoadOptions load_options_with_progress(const std::string& path, bool verbose) {
   // SPUTNIK_DECODE_TILES=0 keeps the weights memory-mapped as stored (slower decode, loads lazily).
   const char* tiles = std::getenv("SPUTNIK_DECODE_TILES");
   options.decode_tiles = !(tiles && std::string(tiles) == "0");
+  // Laid out for a decode team of this many threads (set before loading by every command).
+  options.column_panels = [ranks = num_threads()](const WeightStore& store, const std::string& name) {
+    return decode_column_panels(store, name, ranks);
+  };
   return options;
 }
 
