@@ -111,11 +111,12 @@ void tile_for_decode(WeightStore& store, const std::function<void(const std::str
     const MappedFile* file = file_of(store, src.data);
     TensorView moved = src;
     moved.data = dst;
-    const int panels = column_panels && wants_decode_tiles(store, n) ? column_panels(store, n) : 1;
+    const bool tiles = wants_decode_tiles(store, n);
+    const int panels = tiles && column_panels ? column_panels(store, n) : 1;
     if (panels > 1 && can_tile_panels(src, panels)) {
       moved = tile_panels_into(src, panels, dst);
       release(file, src.data, src.nbytes);
-    } else if (wants_decode_tiles(store, n)) {
+    } else if (tiles) {
       const size_t tile_bytes = 16 * src.row_bytes();
       const int64_t tiles = src.rows() / 16;
       // A few MiB at a time, the source released behind it.

@@ -5,9 +5,9 @@
 
 #include "core/scratch.h"
 #include "core/team.h"
-#include "models/decode_panels.h"
 #include "kernels/activation.h"
 #include "kernels/matmul.h"
+#include "models/decode_panels.h"
 
 namespace sputnik {
 

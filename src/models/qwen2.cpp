@@ -100,9 +100,10 @@ class Qwen2 final : public Transformer {
     // One token of one sequence, o_proj in a column panel per rank (models/decode_panels.h): each
     // rank also multiplies its own heads' outputs by its panel of o_proj, and team_sum adds the
     // ranks' outputs: no exchange of attention outputs, one barrier for the whole block.
-    // (team_for's split of the units is then one rank's KV heads: one unit per KV head.)
+    // With one unit per KV head, this rank's units [my_first, my_end) are its KV heads [kv0, kv1).
     TensorView o_part;
-    if (own_heads && n == 1 && L.o.w.panels == team_size() && L.o.bias.empty()) o_part = L.o.w.panel(team_rank());
+    if (own_heads && n == 1 && splits == 1 && L.o.w.panels == team_size() && L.o.bias.empty())
+      o_part = L.o.w.panel(team_rank());
     const MatmulJob o_job{&o_part, q + kv0 * group * hd, 1, out};
     const bool split = o_part.data && matmul_rows_applies(o_job);
     if (own_heads) {
