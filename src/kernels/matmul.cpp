@@ -128,19 +128,24 @@ void matmul_panels(const TensorView& w, const float* x, int64_t n, float* y) {
   const int64_t out = w.rows(), k = w.cols(), part = k / w.panels;
   // Not a ScratchLease: callers hold theirs (one per thread) while they call matmul().
   static thread_local std::vector<float> xs_storage, ys_storage;
+  static thread_local std::vector<TensorView> views;
+  static thread_local std::vector<MatmulJob> jobs;
   xs_storage.resize(size_t(n * k));
-  ys_storage.resize(size_t(n * out));
-  float* xs = xs_storage.data();
-  float* ys = ys_storage.data();
-  // Every panel's columns first: inside a decode team x may be a staged result (core/team.h),
-  // which the second product's own staging would overwrite while another rank still reads it.
-  for (int p = 0; p < w.panels; ++p)
-    for (int64_t t = 0; t < n; ++t) std::copy_n(x + t * k + p * part, part, xs + (p * n + t) * part);
+  ys_storage.resize(size_t(n * out * (w.panels - 1)));
+  views.resize(size_t(w.panels));
+  jobs.resize(size_t(w.panels));
+  // Each panel's columns into a copy of their own (inside a decode team x may be a staged result,
+  // core/team.h, which the products' own staging overwrites), then all panels' products in one
+  // parallel region, summed in panel order.
   for (int p = 0; p < w.panels; ++p) {
-    matmul(w.panel(p), xs + p * n * part, n, p == 0 ? y : ys);
-    if (p > 0)
-      for (int64_t i = 0; i < n * out; ++i) y[i] += ys[i];
+    float* xs = xs_storage.data() + p * n * part;
+    for (int64_t t = 0; t < n; ++t) std::copy_n(x + t * k + p * part, part, xs + t * part);
+    views[size_t(p)] = w.panel(p);
+    jobs[size_t(p)] = {&views[size_t(p)], xs, n, p == 0 ? y : ys_storage.data() + (p - 1) * n * out};
   }
+  matmul_many(jobs.data(), jobs.size());
+  for (int p = 1; p < w.panels; ++p)
+    for (int64_t i = 0; i < n * out; ++i) y[i] += jobs[size_t(p)].y[i];
 }
 
 }  // namespace
