@@ -42,8 +42,8 @@ nlohmann::json deepseek_wide() {
 }
 
 // Every matrix whose rows are whole 32-value blocks becomes `dtype`; then the decode layout, with
-// o_proj and down_proj of qwen2 in column panels for a team of two (models/decode_panels.h).
-std::unique_ptr<Model> quantized(const nlohmann::json& config, DType dtype) {
+// o_proj and down_proj of qwen2 in column panels for a team of `ranks` (models/decode_panels.h).
+std::unique_ptr<Model> quantized(const nlohmann::json& config, DType dtype, int ranks = 2) {
   auto ws = std::make_shared<WeightStore>();
   test::make_tiny(*ws, config, 3);
   for (const auto& name : ws->names()) {
@@ -62,7 +62,7 @@ std::unique_ptr<Model> quantized(const nlohmann::json& config, DType dtype) {
     ws->replace(q);
   }
   tile_for_decode(*ws, [](const std::string&, uint64_t) {},
-                  [](const WeightStore& s, const std::string& name) { return decode_column_panels(s, name, 2); });
+                  [ranks](const WeightStore& s, const std::string& name) { return decode_column_panels(s, name, ranks); });
   return load_model(ws);
 }
 
@@ -158,6 +158,33 @@ TEST_P(DecodeTeam, OneSequenceMatchesOneThreadBitForBit) {
   // qwen2: 10 tokens × 2 layers × (attention + MLP) × 2 ranks, all split; DeepSeek: none.
   EXPECT_EQ(splits, qwen2 ? 10 * 2 * 2 * 2 : 0);
   EXPECT_EQ(splits3, 0);
+}
+
+// Four ranks, four KV heads: each rank one KV head and a quarter of the MLP; the four partial
+// outputs are added in rank order, as one thread adds the four panels' products (with four
+// addends the order shows in the bits). Two ranks on panels for four take the unsplit path.
+TEST(DecodeTeamOfFour, OneSequenceMatchesOneThreadBitForBit) {
+  auto c = test::qwen2_config();
+  c["hidden_size"] = 128;
+  c["num_attention_heads"] = 8;
+  c["num_key_value_heads"] = 4;  // head_dim 16: a rank's q rows (2 heads) and k/v rows whole tiles
+  c["intermediate_size"] = 256;  // 64 inner rows a rank
+  auto m = quantized(c, DType::Q4_0, 4);
+  set_num_threads(1);
+  const auto one = decode_one(*m);
+  set_num_threads(4);
+  const int64_t before = decode_split_count();
+  const auto team4 = decode_one(*m);
+  const int64_t splits = decode_split_count() - before;
+  set_num_threads(2);
+  const int64_t before2 = decode_split_count();
+  const auto team2 = decode_one(*m);
+  const int64_t splits2 = decode_split_count() - before2;
+  set_num_threads(0);
+  EXPECT_EQ(0, std::memcmp(one.data(), team4.data(), one.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(one.data(), team2.data(), one.size() * sizeof(float)));
+  EXPECT_EQ(splits, 10 * 2 * 2 * 4);  // tokens × layers × blocks × ranks
+  EXPECT_EQ(splits2, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DecodeTeam,
