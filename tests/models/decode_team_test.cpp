@@ -103,6 +103,27 @@ std::vector<float> decode_one(Model& m) {
   return all;
 }
 
+// decode_one on `threads` threads: its logits, and how many blocks ranks computed split.
+struct Decoded {
+  std::vector<float> logits;
+  int64_t splits = 0;
+};
+
+Decoded decode_on(Model& m, int threads) {
+  set_num_threads(threads);
+  const int64_t before = decode_split_count();
+  Decoded d;
+  d.logits = decode_one(m);
+  d.splits = decode_split_count() - before;
+  set_num_threads(0);
+  return d;
+}
+
+bool same_bits(const Decoded& a, const Decoded& b) {
+  return a.logits.size() == b.logits.size() &&
+         std::memcmp(a.logits.data(), b.logits.data(), a.logits.size() * sizeof(float)) == 0;
+}
+
 struct Case {
   const char* arch;
   DType dtype;
@@ -142,22 +163,12 @@ TEST_P(DecodeTeam, OneSequenceMatchesOneThreadBitForBit) {
   const Case c = GetParam();
   const bool qwen2 = std::string(c.arch) == "qwen2";
   auto m = quantized(qwen2 ? qwen2_wide() : deepseek_wide(), c.dtype);
-  set_num_threads(1);
-  const auto one = decode_one(*m);
-  set_num_threads(2);
-  const int64_t before = decode_split_count();
-  const auto team = decode_one(*m);
-  const int64_t splits = decode_split_count() - before;
-  set_num_threads(3);
-  const int64_t before3 = decode_split_count();
-  const auto team3 = decode_one(*m);
-  const int64_t splits3 = decode_split_count() - before3;
-  set_num_threads(0);
-  EXPECT_EQ(0, std::memcmp(one.data(), team.data(), one.size() * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(one.data(), team3.data(), one.size() * sizeof(float)));
+  const Decoded one = decode_on(*m, 1), team = decode_on(*m, 2), team3 = decode_on(*m, 3);
+  EXPECT_TRUE(same_bits(one, team));
+  EXPECT_TRUE(same_bits(one, team3));
   // qwen2: 10 tokens × 2 layers × (attention + MLP) × 2 ranks, all split; DeepSeek: none.
-  EXPECT_EQ(splits, qwen2 ? 10 * 2 * 2 * 2 : 0);
-  EXPECT_EQ(splits3, 0);
+  EXPECT_EQ(team.splits, qwen2 ? 10 * 2 * 2 * 2 : 0);
+  EXPECT_EQ(team3.splits, 0);
 }
 
 // Four ranks, four KV heads: each rank one KV head and a quarter of the MLP; the four partial
@@ -170,21 +181,11 @@ TEST(DecodeTeamOfFour, OneSequenceMatchesOneThreadBitForBit) {
   c["num_key_value_heads"] = 4;  // head_dim 16: a rank's q rows (2 heads) and k/v rows whole tiles
   c["intermediate_size"] = 256;  // 64 inner rows a rank
   auto m = quantized(c, DType::Q4_0, 4);
-  set_num_threads(1);
-  const auto one = decode_one(*m);
-  set_num_threads(4);
-  const int64_t before = decode_split_count();
-  const auto team4 = decode_one(*m);
-  const int64_t splits = decode_split_count() - before;
-  set_num_threads(2);
-  const int64_t before2 = decode_split_count();
-  const auto team2 = decode_one(*m);
-  const int64_t splits2 = decode_split_count() - before2;
-  set_num_threads(0);
-  EXPECT_EQ(0, std::memcmp(one.data(), team4.data(), one.size() * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(one.data(), team2.data(), one.size() * sizeof(float)));
-  EXPECT_EQ(splits, 10 * 2 * 2 * 4);  // tokens × layers × blocks × ranks
-  EXPECT_EQ(splits2, 0);
+  const Decoded one = decode_on(*m, 1), team4 = decode_on(*m, 4), team2 = decode_on(*m, 2);
+  EXPECT_TRUE(same_bits(one, team4));
+  EXPECT_TRUE(same_bits(one, team2));
+  EXPECT_EQ(team4.splits, 10 * 2 * 2 * 4);  // tokens × layers × blocks × ranks
+  EXPECT_EQ(team2.splits, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, DecodeTeam,
