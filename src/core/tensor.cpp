@@ -23,12 +23,15 @@ TensorView TensorView::slice(int64_t first, int64_t count) const {
 }
 
 TensorView TensorView::panel(int p) const {
-  SPUTNIK_CHECK(shape.size() == 2 && panels >= 1 && 0 <= p && p < panels && cols() % panels == 0);
+  const bool by_rows = panel_axis == PanelAxis::Rows;
+  SPUTNIK_CHECK(shape.size() == 2 && panels >= 1 && 0 <= p && p < panels &&
+                (by_rows ? rows() : cols()) % panels == 0);
   TensorView v = *this;
   v.panels = 1;
-  v.shape = {rows(), cols() / panels};
-  v.nbytes = size_t(rows()) * v.row_bytes();
-  v.data = data + size_t(p) * v.nbytes;
+  v.panel_stride = 0;
+  v.shape = by_rows ? std::vector<int64_t>{rows() / panels, cols()} : std::vector<int64_t>{rows(), cols() / panels};
+  v.nbytes = size_t(v.rows()) * v.row_bytes();
+  v.data = data + size_t(p) * (panel_stride ? panel_stride : v.nbytes);
   return v;
 }
 

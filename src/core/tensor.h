@@ -23,12 +23,18 @@ struct TensorView {
   const std::byte* data = nullptr;
   size_t nbytes = 0;
   Layout layout = Layout::RowMajor;
-  // Tiles16 only: the columns split into `panels` equal parts, each stored as a Tiles16 matrix
-  // [rows, cols / panels] of its own, one after the other. A decode team's rank then streams
-  // one panel of a product that it splits by columns (its share of the heads of o_proj, of the
-  // MLP's inner rows of down_proj) as one contiguous region. matmul() takes such a matrix
+  // Tiles16 only: the rows or the columns split into `panels` equal parts, each stored as a
+  // Tiles16 matrix of its own ([rows / panels, cols] or [rows, cols / panels]), panel p at
+  // data + p · panel_stride (0: one after the other). A decode team splits each block of a layer
+  // the way tensor-parallel inference does (models/decode_panels.h): a rank computes its rows
+  // of q/k/v and gate/up and its columns of o_proj and down_proj; stored as panels, a rank's
+  // share of a whole layer is one contiguous stream (formats/decode_tiles.h lays them out so,
+  // rank after rank, which is why one matrix's panels lie apart). matmul() takes such a matrix
   // whole; the kernels below it see one panel at a time (panel()).
+  enum class PanelAxis : uint8_t { Rows, Cols };
   int panels = 1;
+  PanelAxis panel_axis = PanelAxis::Cols;
+  size_t panel_stride = 0;
 
   int64_t numel() const {
     int64_t n = 1;
@@ -46,8 +52,12 @@ struct TensorView {
   // Rows [first, first+count) of the outermost dimension, e.g. one expert of a stacked tensor.
   // Not for Tiles16 (throws).
   TensorView slice(int64_t first, int64_t count) const;
-  // Column panel p of a matrix stored in panels: a plain Tiles16 [rows, cols / panels] view.
+  // Panel p of a matrix stored in panels: a plain Tiles16 view of its rows or columns.
   TensorView panel(int p) const;
+  // The first row of row panel p (0 for column panels).
+  int64_t panel_first_row(int p) const { return panel_axis == PanelAxis::Rows ? rows() / panels * p : 0; }
+  bool row_panels() const { return panels > 1 && panel_axis == PanelAxis::Rows; }
+  bool column_panels() const { return panels > 1 && panel_axis == PanelAxis::Cols; }
   std::string shape_string() const;  // "[2048, 512]"
 };
 

@@ -78,7 +78,7 @@ bool wants_decode_tiles(const WeightStore& store, const std::string& name) {
 }
 
 void tile_for_decode(WeightStore& store, const std::function<void(const std::string&, uint64_t)>& on_tensor,
-                     const ColumnPanels& column_panels) {
+                     const PanelPolicy& panels) {
   // Matrices first, in decode order, then the vectors (norms, biases): a 3.5 KB norm between two
   // products would break the one stream of a rank that goes on from one into the next
   // (core/team.cpp rotates the shares for that).
@@ -93,8 +93,26 @@ void tile_for_decode(WeightStore& store, const std::function<void(const std::str
   // into our RSS for each small tensor read from it (norms, biases), ~150 MB for a 0.5B model.
   store.decode_tiles = true;
   auto padded = [](size_t n) { return (n + 63) / 64 * 64; };
+  // The split matrices: their panels' places in the rank-major region, which takes the place of
+  // the first of them. All are split into the same number of panels (one per rank).
+  std::vector<DecodePanels> split(names.size());
+  std::vector<size_t> offset_in_rank(names.size(), 0);
+  size_t rank_bytes = 0;
+  int ranks = 1;
+  for (size_t i = 0; i < names.size() && panels; ++i) {
+    const TensorView& t = store.get(names[i]);
+    if (!wants_decode_tiles(store, names[i])) continue;
+    const DecodePanels d = panels(store, names[i]);
+    if (d.count < 2 || !can_tile_panels(t, d.count, d.axis) || (ranks > 1 && d.count != ranks)) continue;
+    ranks = d.count;
+    split[i] = d;
+    offset_in_rank[i] = rank_bytes;
+    rank_bytes += padded(t.nbytes / size_t(d.count));
+  }
   size_t total = 0;
-  for (const auto& n : names) total += padded(store.get(n).nbytes);
+  for (size_t i = 0; i < names.size(); ++i)
+    if (split[i].count == 1) total += padded(store.get(names[i]).nbytes);
+  total += rank_bytes * size_t(ranks);
   std::byte* next = store.allocate_pages(total);
   // The kernel zeroes each new page on its first touch, which was half of loading V2-Lite (8 GB)
   // here on one thread: touch them from all threads first.
@@ -104,19 +122,27 @@ void tile_for_decode(WeightStore& store, const std::function<void(const std::str
       for (int64_t off = 0; off < kPage && p * kPage + off < int64_t(total); off += 4096)
         reinterpret_cast<volatile char*>(next)[p * kPage + off] = 0;
   });
-  for (const auto& n : names) {
+  std::byte* region = nullptr;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& n = names[i];
     const TensorView src = store.get(n);
+    const MappedFile* file = file_of(store, src.data);
+    if (split[i].count > 1) {
+      if (!region) {
+        region = next;
+        next += rank_bytes * size_t(ranks);
+      }
+      store.replace(tile_panels_into(src, ranks, split[i].axis, region + offset_in_rank[i], rank_bytes));
+      release(file, src.data, src.nbytes);
+      on_tensor(n, src.nbytes);
+      continue;
+    }
     std::byte* dst = next;
     next += padded(src.nbytes);
-    const MappedFile* file = file_of(store, src.data);
     TensorView moved = src;
     moved.data = dst;
     const bool tiles = wants_decode_tiles(store, n);
-    const int panels = tiles && column_panels ? column_panels(store, n) : 1;
-    if (panels > 1 && can_tile_panels(src, panels)) {
-      moved = tile_panels_into(src, panels, dst);
-      release(file, src.data, src.nbytes);
-    } else if (tiles) {
+    if (tiles) {
       const size_t tile_bytes = 16 * src.row_bytes();
       const int64_t tiles = src.rows() / 16;
       // A few MiB at a time, the source released behind it.

@@ -20,15 +20,22 @@ bool wants_decode_tiles(const WeightStore& store, const std::string& name);
 // products that share a parallel region (q/k/v, gate/up) are one contiguous stream per thread
 // instead of several: each jump to a new address costs a core ~1 µs of its DRAM stream.
 std::vector<std::string> decode_order(const std::vector<std::string>& names);
-// How many column panels (TensorView::panels) a tensor about to be tiled is stored as; 1: none.
-// The model family decides (models/decode_panels.h): formats only lay them out.
-using ColumnPanels = std::function<int(const WeightStore& store, const std::string& name)>;
+// Into how many panels, along which axis, a tensor about to be tiled is split
+// (TensorView::panels; count 1: none). The model family decides (models/decode_panels.h):
+// formats only lay them out.
+struct DecodePanels {
+  int count = 1;
+  TensorView::PanelAxis axis = TensorView::PanelAxis::Cols;
+};
+using PanelPolicy = std::function<DecodePanels(const WeightStore& store, const std::string& name)>;
 
 // Moves every tensor (the matrices in decode_order, then the vectors), tiling those that
-// wants_decode_tiles (in column panels where column_panels says so and kernels/tiles.h's
-// can_tile_panels allows), calling on_tensor(name, bytes) after each. Leaves the store as it is
-// below AVX-512 (the only ISA with tile kernels).
+// wants_decode_tiles, calling on_tensor(name, bytes) after each. Matrices that `panels` splits
+// (and kernels/tiles.h's can_tile_panels allows) are laid out rank-major: one region holds panel
+// 0 of each of them in decode order, then panel 1 of each, and so on, so that a decode team's
+// rank reads all of its share of every layer as one stream. Leaves the store as it is below
+// AVX-512 (the only ISA with tile kernels).
 void tile_for_decode(WeightStore& store, const std::function<void(const std::string&, uint64_t)>& on_tensor,
-                     const ColumnPanels& column_panels = {});
+                     const PanelPolicy& panels = {});
 
 }  // namespace sputnik

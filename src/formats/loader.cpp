@@ -34,7 +34,7 @@ void finish_gguf(WeightStore& store, const LoadOptions& options) {
     if (options.progress) options.progress(done, total);
   };
   if (options.decode_tiles) {
-    tile_for_decode(store, on_tensor, options.column_panels);
+    tile_for_decode(store, on_tensor, options.panels);
   } else {
     for (const auto& n : names) on_tensor(n, store.get(n).nbytes);
   }

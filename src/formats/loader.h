@@ -24,8 +24,8 @@ struct LoadOptions {
   // decode on AVX-512: every weight is read at load and copied (peak RSS stays about the
   // weights). For commands that run the model; off, weights stay memory-mapped as stored.
   bool decode_tiles = false;
-  // With decode_tiles: which matrices are stored in column panels (formats/decode_tiles.h).
-  ColumnPanels column_panels;
+  // With decode_tiles: which matrices are stored in panels (formats/decode_tiles.h).
+  PanelPolicy panels;
   // Called as tensors are processed with the bytes of tensor data handled so far and in all
   // (the checkpoint's stored size); the last call has done == total.
   std::function<void(uint64_t done, uint64_t total)> progress;

@@ -65,9 +65,10 @@ void matmul_quantized(const TensorView& w, const float* x, int64_t n, float* y) 
     qg::to_group_acts(acts, gacts);
     // One chunk per block of rows, handed out by parallel_chunks: a static split left one
     // thread waiting for the other for ~8% of a prefill on this shared machine.
-    split_rows((out + block - 1) / block, n, out, y, [&](int64_t c, float* dst) {
-      const int64_t r = c * block;
-      qg::prefill_block_avx512(w, r, std::min(block, out - r), gacts, dst + r, out);
+    const qg::RowBlocks blocks = qg::prefill_blocks(w);
+    split_rows(blocks.count, n, out, y, [&](int64_t c, float* dst) {
+      const int64_t r = blocks.begin(c);
+      qg::prefill_block_avx512(w, r, blocks.size(c), gacts, dst + r, out);
     });
     return;
   }
@@ -168,8 +169,9 @@ void matmul(const TensorView& w, const float* x, int64_t n, float* y) {
   check_shapes(w);
   if (n <= 0 || w.rows() == 0) return;
   // Decode on the fused kernels takes column panels apart; a prefill GEMM and the other paths
-  // read their rows whole (untiled, kernels/tiles.h), as fast as from the stored layout.
-  if (w.panels > 1 && n <= qg::kMaxFusedN && !matmul_exact()) return matmul_panels(w, x, n, y);
+  // read their rows whole (untiled, kernels/tiles.h), as fast as from the stored layout. Row
+  // panels are rows like any other, read panel by panel by the kernels below.
+  if (w.column_panels() && n <= qg::kMaxFusedN && !matmul_exact()) return matmul_panels(w, x, n, y);
   if (w.cols() == 0) {
     std::fill(y, y + n * w.rows(), 0.0f);
     return;

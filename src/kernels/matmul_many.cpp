@@ -25,7 +25,7 @@ Path path_of(const MatmulJob& j) {
   const TensorView& w = *j.w;
   // Anything odd (including a tensor too short for its shape) goes to matmul(), which checks.
   if (j.n <= 0 || w.rows() == 0 || w.cols() == 0 || w.shape.size() < 2 || w.data == nullptr ||
-      !can_dequantize(w.dtype) || w.nbytes < dtype_bytes(w.dtype, w.numel()) || w.panels != 1)
+      !can_dequantize(w.dtype) || w.nbytes < dtype_bytes(w.dtype, w.numel()) || w.column_panels())
     return Path::Plain;
   if (qg::can_unpack(w.dtype)) return !matmul_exact() && qg::gemv_applies(w, j.n) ? Path::Fused : Path::Plain;
   if ((w.dtype == DType::F32 || w.dtype == DType::F16 || w.dtype == DType::BF16) && j.n <= kSmallN)

@@ -81,10 +81,10 @@ void matmul_swiglu(const TensorView& gate, const TensorView& up, const float* x,
   qg::GroupActs& gacts = gacts_storage;
   qg::quantize_acts(x, n, k, acts);
   qg::to_group_acts(acts, gacts);
-  const int64_t block = qg::prefill_block_rows(out, k);
-  parallel_chunks((out + block - 1) / block, [&](int64_t c) {
+  const qg::RowBlocks blocks = qg::prefill_blocks(gate);
+  parallel_chunks(blocks.count, [&](int64_t c) {
     static thread_local std::vector<float> g_block, u_block;
-    const int64_t r = c * block, count = std::min(block, out - r);
+    const int64_t r = blocks.begin(c), count = blocks.size(c);
     g_block.resize(size_t(n * count));
     u_block.resize(size_t(n * count));
     qg::prefill_block_avx512(gate, r, count, gacts, g_block.data(), count);

@@ -157,10 +157,31 @@ int64_t prefill_block_rows(int64_t out, int64_t k) {
   return std::clamp<int64_t>((256 * 1024 / (2 * padded_k(k))) / 16 * 16, 16, (share + 15) / 16 * 16);
 }
 
+RowBlocks prefill_blocks(const TensorView& w) {
+  const int64_t panels = w.row_panels() ? w.panels : 1, part = w.rows() / panels;
+  int64_t block = prefill_block_rows(w.rows(), w.cols());
+  if (panels > 1) {
+    const int64_t per = (part + block - 1) / block;  // as many blocks a panel as that size makes
+    block = ((part + per - 1) / per + 15) / 16 * 16;  // evened out, whole tiles
+  }
+  const int64_t per_part = (part + block - 1) / block;
+  return {part, block, per_part, per_part * panels};
+}
+
 void prefill_block_avx512(const TensorView& w, int64_t r, int64_t count, const GroupActs& a, float* y, int64_t ldy) {
   static thread_local Rows rows;
   static thread_local GroupRows grows;
   static thread_local std::vector<std::byte> untiled;
+  if (w.row_panels()) {  // each panel's share of the block of rows
+    const int64_t part = w.rows() / w.panels;
+    for (int64_t i = r; i < r + count;) {
+      const int p = int(i / part);
+      const int64_t end = std::min(r + count, part * (p + 1));
+      prefill_block_avx512(w.panel(p), i - part * p, end - i, a, y + (i - r), ldy);
+      i = end;
+    }
+    return;
+  }
   if (!unpack_group_rows(w, r, count, grows)) {
     if (w.layout == Layout::Tiles16) {
       SPUTNIK_CHECK(unpack_group_rows(row_major_rows(w, r, count, untiled), 0, count, grows));

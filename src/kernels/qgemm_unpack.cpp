@@ -152,7 +152,7 @@ int64_t decode_chunk_rows(int64_t total_bytes, int64_t row_bytes) {
 
 bool gemv_applies(const TensorView& w, int64_t n) {
   if (active_isa() != Isa::Avx512 || n < 1 || n > kMaxFusedN || !can_unpack(w.dtype)) return false;
-  if (w.shape.size() < 2 || w.data == nullptr || w.rows() == 0 || w.cols() % 32 != 0 || w.panels != 1) return false;
+  if (w.shape.size() < 2 || w.data == nullptr || w.rows() == 0 || w.cols() % 32 != 0 || w.column_panels()) return false;
   if (w.dtype != DType::Q8_0 && w.dtype != DType::Q4_0 && w.cols() % 256 != 0) return false;
   return w.nbytes >= dtype_bytes(w.dtype, w.numel());
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/threads.h"
 
 namespace sputnik {
 namespace {
@@ -63,8 +64,24 @@ TensorView tile_into(const TensorView& w, std::byte* dst) {
   return t;
 }
 
-TensorView tile_panels_into(const TensorView& w, int panels, std::byte* dst) {
-  SPUTNIK_CHECK(can_tile_panels(w, panels));
+TensorView tile_panels_into(const TensorView& w, int panels, TensorView::PanelAxis axis, std::byte* dst,
+                            size_t stride) {
+  SPUTNIK_CHECK(can_tile_panels(w, panels, axis));
+  TensorView t = w;
+  t.data = dst;
+  t.layout = Layout::Tiles16;
+  t.panels = panels;
+  t.panel_axis = axis;
+  t.panel_stride = stride;
+  // Each panel is whole tiles (can_tile_panels), tiled on all threads (a 32B model is GBs).
+  const auto tile_all = [](const TensorView& part, std::byte* dst) {
+    parallel_for(part.rows() / kTile, 1, [&](int64_t b, int64_t e) { tile_rows(part, b, e, dst); });
+  };
+  if (axis == TensorView::PanelAxis::Rows) {  // a row panel is a slice of the rows
+    const int64_t part = w.rows() / panels;
+    for (int p = 0; p < panels; ++p) tile_all(w.slice(part * p, part), const_cast<std::byte*>(t.panel(p).data));
+    return t;
+  }
   TensorView part = w;
   part.shape = {w.rows(), w.cols() / panels};
   part.nbytes = size_t(w.rows()) * part.row_bytes();
@@ -75,23 +92,30 @@ TensorView tile_panels_into(const TensorView& w, int panels, std::byte* dst) {
     for (int64_t r = 0; r < w.rows(); ++r)
       std::memcpy(rows.data() + size_t(r) * part_row, w.data + size_t(r) * w.row_bytes() + size_t(p) * part_row,
                   part_row);
-    tile_into(part, dst + size_t(p) * part.nbytes);
+    tile_all(part, const_cast<std::byte*>(t.panel(p).data));
   }
-  TensorView t = w;
-  t.data = dst;
-  t.layout = Layout::Tiles16;
-  t.panels = panels;
   return t;
 }
 
-bool can_tile_panels(const TensorView& w, int panels) {
-  return can_tile(w) && w.layout == Layout::RowMajor && panels >= 1 && w.rows() % kTile == 0 &&
-         w.cols() % (int64_t(32) * panels) == 0;
+bool can_tile_panels(const TensorView& w, int panels, TensorView::PanelAxis axis) {
+  if (!can_tile(w) || panels < 1) return false;
+  if (axis == TensorView::PanelAxis::Rows) return w.rows() % (kTile * panels) == 0;
+  return w.rows() % kTile == 0 && w.cols() % (int64_t(32) * panels) == 0;
 }
 
 void untile_rows(const TensorView& w, int64_t row, int64_t count, std::byte* out) {
   SPUTNIK_CHECK(row >= 0 && count >= 0 && row + count <= w.rows());
   const size_t row_bytes = w.row_bytes();
+  if (w.row_panels()) {  // each panel's share of the rows, in place
+    const int64_t part = w.rows() / w.panels;
+    for (int64_t r = row; r < row + count;) {
+      const int p = int(r / part);
+      const int64_t end = std::min(row + count, part * (p + 1));
+      untile_rows(w.panel(p), r - part * p, end - r, out + size_t(r - row) * row_bytes);
+      r = end;
+    }
+    return;
+  }
   if (w.panels > 1) {  // each panel's part of the rows, then its columns into place
     const size_t part_row = w.panel(0).row_bytes();
     std::vector<std::byte> part(size_t(count) * part_row);

@@ -29,12 +29,13 @@ void tile_rows(const TensorView& w, int64_t t0, int64_t t1, std::byte* dst);
 // All of the row-major w into dst (w.nbytes, laid out like w's bytes): its tiles, then the rows
 // past the last tile as they are. Returns the view of dst.
 TensorView tile_into(const TensorView& w, std::byte* dst);
-// Whether the row-major w can be stored in `panels` column panels (TensorView::panels): it can
-// be tiled, its rows are whole tiles and each panel's columns whole 32-value blocks.
-bool can_tile_panels(const TensorView& w, int panels);
-// All of the row-major w into dst (w.nbytes) as `panels` column panels, each tiled like
-// tile_into. Returns the view of dst.
-TensorView tile_panels_into(const TensorView& w, int panels, std::byte* dst);
+// Whether the row-major w can be stored in `panels` panels along `axis` (TensorView::panels): it
+// can be tiled and each panel is whole tiles (rows) of whole 32-value blocks (columns).
+bool can_tile_panels(const TensorView& w, int panels, TensorView::PanelAxis axis);
+// All of the row-major w as `panels` panels along `axis`, each tiled like tile_into, panel p at
+// dst + p · stride (0: one after the other, w.nbytes in all). Returns the view of dst.
+TensorView tile_panels_into(const TensorView& w, int panels, TensorView::PanelAxis axis, std::byte* dst,
+                            size_t stride = 0);
 // Rows [row, row + count) of w, whatever its layout, as row-major stored blocks in out
 // (count · row_bytes bytes).
 void untile_rows(const TensorView& w, int64_t row, int64_t count, std::byte* out);

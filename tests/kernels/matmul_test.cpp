@@ -24,6 +24,8 @@ namespace {
 
 using test::Weight;
 using test::make_weight;
+constexpr auto kRows = TensorView::PanelAxis::Rows;
+constexpr auto kCols = TensorView::PanelAxis::Cols;
 
 std::vector<float> make_acts(int64_t n, int64_t in, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -197,9 +199,9 @@ TEST(Matmul, ColumnPanelsReadBackAndSumThePanelProducts) {
     const int64_t out = 48, in = 192;
     const Weight w = make_weight(t, out, in, 11);
     for (int panels : {2, 3}) {
-      ASSERT_TRUE(can_tile_panels(w.view, panels));
+      ASSERT_TRUE(can_tile_panels(w.view, panels, kCols));
       std::vector<std::byte> bytes(w.view.nbytes), back(w.view.nbytes);
-      const TensorView p = tile_panels_into(w.view, panels, bytes.data());
+      const TensorView p = tile_panels_into(w.view, panels, kCols, bytes.data());
       EXPECT_EQ(p.panels, panels);
       untile_rows(p, 0, out, back.data());
       EXPECT_EQ(std::memcmp(back.data(), w.view.data, w.view.nbytes), 0) << dtype_name(t);
@@ -245,8 +247,72 @@ TEST(Matmul, ColumnPanelsReadBackAndSumThePanelProducts) {
         EXPECT_EQ(std::memcmp(y.data(), want.data(), y.size() * 4), 0);
       }
     }
-    EXPECT_FALSE(can_tile_panels(w.view, 4));  // 48 columns a panel: not whole blocks
-    EXPECT_FALSE(can_tile_panels(make_weight(t, 40, 192, 3).view, 2));  // rows past the last tile
+    EXPECT_FALSE(can_tile_panels(w.view, 4, kCols));  // 48 columns a panel: not whole blocks
+    EXPECT_FALSE(can_tile_panels(make_weight(t, 40, 192, 3).view, 2, kCols));  // rows past the last tile
+  }
+}
+
+// Row panels (TensorView::panels) laid out apart, as formats/decode_tiles.h lays out a decode
+// team's streams (other bytes between them): read back as the matrix, and every product (decode
+// and prefill, matmul_many, rows of a rank through matmul_rows across a panel's edge, exact
+// mode) is bit for bit the one with the matrix tiled whole, which reads each row the same way.
+TEST(Matmul, RowPanelsApartReadBackAndMultiplyAsTheWholeTiles) {
+  for (DType t : {DType::Q8_0, DType::Q4_0}) {
+    const int64_t out = 96, in = 192;
+    const Weight w = make_weight(t, out, in, 12);
+    std::vector<std::byte> whole_bytes(w.view.nbytes);
+    const TensorView whole = tile_into(w.view, whole_bytes.data());
+    for (int panels : {2, 3}) {
+      ASSERT_TRUE(can_tile_panels(w.view, panels, kRows));
+      const size_t part = w.view.nbytes / size_t(panels), stride = part + 192;
+      std::vector<std::byte> bytes(stride * size_t(panels), std::byte{0xab}), back(w.view.nbytes);
+      const TensorView p = tile_panels_into(w.view, panels, kRows, bytes.data(), stride);
+      EXPECT_TRUE(p.row_panels());
+      EXPECT_EQ(p.panel(1).data, bytes.data() + stride);
+      EXPECT_EQ(p.panel(1).rows(), out / panels);
+      EXPECT_EQ(std::memcmp(p.panel(1).data, whole.data + part, part), 0);  // panel 1: tiles of its rows
+      EXPECT_EQ(bytes[part], std::byte{0xab});  // nothing written between the panels
+      untile_rows(p, 0, out, back.data());
+      EXPECT_EQ(std::memcmp(back.data(), w.view.data, w.view.nbytes), 0) << dtype_name(t);
+      untile_rows(p, 21, 40, back.data());  // across a panel's edge
+      EXPECT_EQ(std::memcmp(back.data(), w.view.data + 21 * w.view.row_bytes(), 40 * w.view.row_bytes()), 0);
+      for (int64_t n : {1, 3, 64}) {
+        const auto x = make_acts(n, in, uint32_t(n + 7 * panels));
+        std::vector<float> want(size_t(n * out)), exact_want(size_t(n * out));
+        set_num_threads(1);
+        matmul(whole, x.data(), n, want.data());
+        set_matmul_exact(true);
+        matmul(whole, x.data(), n, exact_want.data());
+        set_matmul_exact(false);
+        for (int threads : {1, 2}) {
+          set_num_threads(threads);
+          std::vector<float> y(size_t(n * out), -1.0f);
+          matmul(p, x.data(), n, y.data());
+          EXPECT_EQ(std::memcmp(y.data(), want.data(), y.size() * 4), 0) << dtype_name(t) << " n=" << n;
+          std::fill(y.begin(), y.end(), -1.0f);
+          const MatmulJob job{&p, x.data(), n, y.data()};
+          matmul_many(&job, 1);
+          EXPECT_EQ(std::memcmp(y.data(), want.data(), y.size() * 4), 0) << "matmul_many n=" << n;
+          set_matmul_exact(true);
+          matmul(p, x.data(), n, y.data());
+          set_matmul_exact(false);
+          EXPECT_EQ(std::memcmp(y.data(), exact_want.data(), y.size() * 4), 0) << "exact n=" << n;
+        }
+        set_num_threads(0);
+        const MatmulJob job{&p, x.data(), n, nullptr};
+        if (n > qg::kMaxFusedN || !matmul_rows_applies(job)) continue;  // matmul_rows: AVX-512 decode
+        std::vector<float> y(size_t(n * out), -1.0f);
+        const MatmulJob rows_job{&p, x.data(), n, y.data()};
+        const RowRange across{16, 80};
+        matmul_rows(&rows_job, &across, 1);
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t o = 0; o < out; ++o) {
+            const float expect = o >= across.begin && o < across.end ? want[size_t(i * out + o)] : -1.0f;
+            ASSERT_EQ(y[size_t(i * out + o)], expect) << "row " << o;
+          }
+      }
+    }
+    EXPECT_FALSE(can_tile_panels(w.view, 4, kRows));  // 24 rows a panel: not whole tiles
   }
 }
 

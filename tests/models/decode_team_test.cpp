@@ -42,7 +42,7 @@ nlohmann::json deepseek_wide() {
 }
 
 // Every matrix whose rows are whole 32-value blocks becomes `dtype`; then the decode layout, with
-// o_proj and down_proj of qwen2 in column panels for a team of `ranks` (models/decode_panels.h).
+// qwen2's layers in panels for a team of `ranks` (models/decode_panels.h).
 std::unique_ptr<Model> quantized(const nlohmann::json& config, DType dtype, int ranks = 2) {
   auto ws = std::make_shared<WeightStore>();
   test::make_tiny(*ws, config, 3);
@@ -62,7 +62,7 @@ std::unique_ptr<Model> quantized(const nlohmann::json& config, DType dtype, int 
     ws->replace(q);
   }
   tile_for_decode(*ws, [](const std::string&, uint64_t) {},
-                  [ranks](const WeightStore& s, const std::string& name) { return decode_column_panels(s, name, ranks); });
+                  [ranks](const WeightStore& s, const std::string& name) { return decode_panels(s, name, ranks); });
   return load_model(ws);
 }
 

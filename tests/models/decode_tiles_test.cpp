@@ -81,20 +81,32 @@ TEST_P(DecodeTiles, SameLogitsAsTheStoredLayout) {
   LoadOptions tiled_opts;
   tiled_opts.decode_tiles = true;
   std::shared_ptr<const WeightStore> tiled = load_weights(path, tiled_opts);
-  // As the CLI loads for two threads: qwen2's o_proj and down_proj in two column panels.
-  tiled_opts.column_panels = [](const WeightStore& s, const std::string& name) { return decode_column_panels(s, name, 2); };
+  // As the CLI loads for two threads: qwen2's seven matrices a layer in two panels each.
+  tiled_opts.panels = [](const WeightStore& s, const std::string& name) { return decode_panels(s, name, 2); };
   std::shared_ptr<const WeightStore> paneled = load_weights(path, tiled_opts);
   std::filesystem::remove(path);
   const bool tiles = active_isa() == Isa::Avx512;
-  int64_t n_panels = 0;
-  for (const auto& name : paneled->names()) {
+  // Rank-major: every matrix's panel 0 (in decode order) before any panel 1, one stream a rank.
+  std::vector<const TensorView*> split;
+  for (const auto& name : decode_order(paneled->names())) {
     const TensorView& t = paneled->get(name);
-    const bool want = tiles && std::string(arch) == "qwen2" &&
-                      (name.ends_with("self_attn.o_proj.weight") || name.ends_with("mlp.down_proj.weight"));
+    const bool by_cols = name.ends_with("self_attn.o_proj.weight") || name.ends_with("mlp.down_proj.weight");
+    const bool by_rows = name.ends_with("_proj.weight") && !by_cols;
+    const bool want = tiles && std::string(arch) == "qwen2" && (by_rows || by_cols);
     EXPECT_EQ(t.panels, want ? 2 : 1) << name;
-    n_panels += t.panels > 1;
+    if (!want) continue;
+    EXPECT_EQ(t.panel_axis, by_rows ? TensorView::PanelAxis::Rows : TensorView::PanelAxis::Cols) << name;
+    split.push_back(&t);
   }
-  EXPECT_EQ(n_panels, tiles && std::string(arch) == "qwen2" ? 4 : 0);
+  EXPECT_EQ(split.size(), tiles && std::string(arch) == "qwen2" ? 7u * 2 : 0u);
+  for (size_t i = 0; i < split.size(); ++i) {
+    const TensorView first = split[i]->panel(0), second = split[i]->panel(1);
+    EXPECT_EQ(split[i]->panel_stride, split[0]->panel_stride);
+    EXPECT_GE(second.data, split.back()->panel(0).data + split.back()->panel(0).nbytes) << split[i]->name;
+    if (i > 0) {
+      EXPECT_GE(first.data, split[i - 1]->panel(0).data + split[i - 1]->panel(0).nbytes) << split[i]->name;
+    }
+  }
 
   int64_t n_tiled = 0;
   for (const auto& name : tiled->names()) {

@@ -45,8 +45,8 @@ LoadOptions load_options_with_progress(const std::string& path, bool verbose) {
   const char* tiles = std::getenv("SPUTNIK_DECODE_TILES");
   options.decode_tiles = !(tiles && std::string(tiles) == "0");
   // Laid out for a decode team of this many threads (set before loading by every command).
-  options.column_panels = [ranks = num_threads()](const WeightStore& store, const std::string& name) {
-    return decode_column_panels(store, name, ranks);
+  options.panels = [ranks = num_threads()](const WeightStore& store, const std::string& name) {
+    return decode_panels(store, name, ranks);
   };
   return options;
 }
