@@ -13,14 +13,29 @@ int64_t decode_split_count() { return g_splits.load(std::memory_order_relaxed); 
 void count_decode_split() { g_splits.fetch_add(1, std::memory_order_relaxed); }
 
 DecodePanels decode_panels(const WeightStore& store, const std::string& name, int ranks) {
-  if (ranks < 2 || !store.config.is_object() || store.config.value("model_type", "") != "qwen2") return {};
-  const auto kv = store.config.find("num_key_value_heads");
-  if (kv == store.config.end() || !kv->is_number_integer() || kv->get<int64_t>() % ranks != 0) return {};
+  if (ranks < 2 || !store.config.is_object()) return {};
+  const std::string type = store.config.value("model_type", "");
+  const bool qwen2 = type == "qwen2", deepseek = type == "deepseek_v2" || type == "deepseek_v3";
+  // The name within its layer ("model.layers.N." stripped).
+  size_t dot = 0;
+  for (int i = 0; i < 3 && dot != std::string::npos; ++i) dot = name.find('.', dot + (i > 0));
+  if (!name.starts_with("model.layers.") || dot == std::string::npos) return {};
+  const std::string part = name.substr(dot + 1);
   using Axis = TensorView::PanelAxis;
-  for (const char* rows : {".self_attn.q_proj.weight", ".self_attn.k_proj.weight", ".self_attn.v_proj.weight",
-                           ".mlp.gate_proj.weight", ".mlp.up_proj.weight"})
-    if (name.ends_with(rows)) return {ranks, Axis::Rows};
-  if (name.ends_with(".self_attn.o_proj.weight") || name.ends_with(".mlp.down_proj.weight")) return {ranks, Axis::Cols};
+  // The MLP blocks: dense layers (qwen2, DeepSeek's first layers) and DeepSeek's shared experts
+  // (its routed experts are split whole among the ranks, models/moe.h).
+  if (qwen2 || deepseek) {
+    if (part == "mlp.gate_proj.weight" || part == "mlp.up_proj.weight" ||
+        part == "mlp.shared_experts.gate_proj.weight" || part == "mlp.shared_experts.up_proj.weight")
+      return {ranks, Axis::Rows};
+    if (part == "mlp.down_proj.weight" || part == "mlp.shared_experts.down_proj.weight") return {ranks, Axis::Cols};
+  }
+  // qwen2's attention, by KV heads.
+  const auto kv = store.config.find("num_key_value_heads");
+  if (!qwen2 || kv == store.config.end() || !kv->is_number_integer() || kv->get<int64_t>() % ranks != 0) return {};
+  if (part == "self_attn.q_proj.weight" || part == "self_attn.k_proj.weight" || part == "self_attn.v_proj.weight")
+    return {ranks, Axis::Rows};
+  if (part == "self_attn.o_proj.weight") return {ranks, Axis::Cols};
   return {};
 }
 

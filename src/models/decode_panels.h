@@ -1,11 +1,12 @@
 #pragma once
-// How a decode team of `ranks` threads wants a dense layer's matrices split into panels
-// (core/tensor.h's TensorView::panels), for the split that models/qwen2.cpp decodes with, the
-// one tensor-parallel inference uses: each rank computes the q/k/v rows of its KV heads and
-// their attention, then its heads' columns of o_proj; its share of the MLP's inner rows of
-// gate/up, then those columns of down_proj; and the ranks add their two partial outputs per
-// layer. q/k/v and gate/up are split by rows, o_proj and down_proj by columns, and
-// formats/decode_tiles.h lays each rank's panels out as one contiguous stream.
+// How a decode team of `ranks` threads wants a layer's matrices split into panels
+// (core/tensor.h's TensorView::panels), for the split that tensor-parallel inference uses and
+// models/qwen2.cpp, mlp.cpp and moe.cpp decode with: each rank computes the q/k/v rows of its
+// KV heads and their attention, then its heads' columns of o_proj; its share of an MLP's inner
+// rows of gate/up, then those columns of down_proj (dense layers, DeepSeek's shared experts);
+// and the ranks add their partial outputs, once per block. q/k/v and gate/up are split by rows,
+// o_proj and down_proj by columns, and formats/decode_tiles.h lays each rank's panels out as
+// one contiguous stream.
 #include <cstdint>
 #include <string>
 
@@ -14,8 +15,9 @@
 
 namespace sputnik {
 
-// One panel per rank for the seven matrices of a layer of a qwen2 checkpoint whose KV heads
-// divide among the ranks, else none (the kernels check that panels are whole tiles and blocks).
+// One panel per rank for the MLP matrices of qwen2 and DeepSeek checkpoints (dense layers and
+// shared experts) and for qwen2's attention where its KV heads divide among the ranks, else none
+// (tile_for_decode checks that the panels are whole tiles and blocks).
 DecodePanels decode_panels(const WeightStore& store, const std::string& name, int ranks);
 
 // How many attention or MLP blocks ranks have computed split as above since the process

@@ -48,8 +48,10 @@ class DeepSeek final : public Transformer {
   }
 
   void feed_forward(int64_t layer, const float* h, int64_t n, float* out) const override {
-    if (moe_[size_t(layer)]) (*moe_[size_t(layer)])(h, n, out);
-    else (*dense_[size_t(layer)])(h, n, out);
+    if (moe_[size_t(layer)]) return (*moe_[size_t(layer)])(h, n, out);
+    const Mlp& mlp = *dense_[size_t(layer)];
+    if (mlp.splits_decode(n)) return mlp.decode_split(h, out);
+    mlp(h, n, out);
   }
 
  private:

@@ -4,9 +4,12 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/scratch.h"
+#include "core/team.h"
 #include "core/threads.h"
 #include "kernels/activation.h"
 #include "kernels/matmul.h"
+#include "models/decode_panels.h"
 
 namespace sputnik {
 
@@ -86,6 +89,7 @@ void Moe::operator()(const float* x, int64_t n, float* out) const {
   std::vector<std::vector<std::pair<int64_t, float>>> per_expert(static_cast<size_t>(ne));
   for (int64_t t = 0; t < n; ++t)
     for (int64_t i = 0; i < k; ++i) per_expert[size_t(chosen[size_t(t * k + i)])].push_back({t, mix[size_t(t * k + i)]});
+  if (n == 1 && decode_groups() > 1) return run_groups(x, chosen, mix, out);
   if (n <= kFewTokens) return run_few(x, n, per_expert, out);
   if (shared_) (*shared_)(x, n, out);
   else std::fill(out, out + n * d, 0.0f);
@@ -195,6 +199,104 @@ void Moe::run_few(const float* x, int64_t n, const std::vector<std::vector<std::
       for (int64_t i = 0; i < d; ++i) o[i] += w * y[int64_t(r) * d + i];
     }
   }
+}
+
+}  // namespace sputnik
+
+namespace sputnik {
+namespace {
+
+// part[0, d) += w · y, the one place a routed expert's output is mixed in at one token (so that
+// every path rounds it the same way).
+void mix_into(float* part, float w, const float* y, int64_t d) {
+  for (int64_t i = 0; i < d; ++i) part[i] += w * y[i];
+}
+
+}  // namespace
+
+int Moe::decode_groups() const {
+  if (!shared_ || !shared_->down.w.column_panels() || !shared_->gate.bias.empty() || !shared_->up.bias.empty() ||
+      !shared_->down.bias.empty())
+    return 1;
+  const int groups = shared_->down.w.panels;
+  return shared_->inner() % (16 * groups) == 0 ? groups : 1;  // a group's rows of gate/up: whole tiles
+}
+
+void Moe::run_groups(const float* x, const std::vector<int32_t>& experts, const std::vector<float>& mix,
+                     float* out) const {
+  const int groups = decode_groups();
+  const int64_t d = c_->hidden_size, f = shared_->inner(), fe = c_->moe_intermediate_size,
+                k = int64_t(experts.size());
+  // The shared experts' panels as plain matrices, and a test of every product's kernel: a team
+  // computes its groups alone only where matmul_rows serves them all (the same on every rank,
+  // which all see the same experts).
+  std::vector<TensorView> down_panels;
+  for (int g = 0; g < groups; ++g) down_panels.push_back(shared_->down.w.panel(g));
+  bool alone = in_team() && team_size() == groups;
+  const auto serves = [](const TensorView& w) { return matmul_rows_applies({&w, nullptr, 1, nullptr}); };
+  alone = alone && serves(shared_->gate.w) && serves(shared_->up.w) && serves(down_panels[0]);
+  for (const int32_t e : experts) {
+    const Mlp& m = experts_[size_t(e)];
+    alone = alone && serves(m.gate.w) && serves(m.up.w) && serves(m.down.w);
+  }
+  const int g0 = alone ? team_rank() : 0, g1 = alone ? g0 + 1 : groups;
+  const int64_t e0 = k * g0 / groups, e1 = k * g1 / groups, ne = e1 - e0;
+  const int64_t f0 = f * g0 / groups, f1 = f * g1 / groups;
+  // Whole-width shared buffers (matmul_rows writes row o at [o]; only [f0, f1) is used).
+  ScratchLease scratch(size_t(2 * f + 2 * ne * fe + (g1 - g0) * d + ne * d));
+  float* sg = scratch.take(size_t(f));
+  float* su = scratch.take(size_t(f));
+  float* eg = scratch.take(size_t(ne * fe));
+  float* eu = scratch.take(size_t(ne * fe));
+  float* parts = scratch.take(size_t((g1 - g0) * d));
+  float* ey = scratch.take(size_t(ne * d));
+  std::vector<MatmulJob> jobs{{&shared_->gate.w, x, 1, sg}, {&shared_->up.w, x, 1, su}};
+  std::vector<RowRange> rows{{f0, f1}, {f0, f1}};
+  for (int64_t i = 0; i < ne; ++i) {
+    const Mlp& m = experts_[size_t(experts[size_t(e0 + i)])];
+    jobs.push_back({&m.gate.w, x, 1, eg + i * fe});
+    jobs.push_back({&m.up.w, x, 1, eu + i * fe});
+    rows.push_back({0, fe});
+    rows.push_back({0, fe});
+  }
+  const auto run = [&] {
+    if (alone) matmul_rows(jobs.data(), rows.data(), jobs.size());
+    else matmul_many(jobs.data(), jobs.size());
+  };
+  run();
+  swiglu(sg + f0, su + f0, f1 - f0, sg + f0);
+  for (int64_t i = 0; i < ne; ++i) {
+    const Mlp& m = experts_[size_t(experts[size_t(e0 + i)])];
+    add_bias(m.gate, 1, eg + i * fe);
+    add_bias(m.up, 1, eu + i * fe);
+    swiglu(eg + i * fe, eu + i * fe, fe, eg + i * fe);
+  }
+  jobs.clear();
+  rows.clear();
+  for (int g = g0; g < g1; ++g) {
+    jobs.push_back({&down_panels[size_t(g)], sg + f * g / groups, 1, parts + (g - g0) * d});
+    rows.push_back({0, d});
+  }
+  for (int64_t i = 0; i < ne; ++i) {
+    jobs.push_back({&experts_[size_t(experts[size_t(e0 + i)])].down.w, eg + i * fe, 1, ey + i * d});
+    rows.push_back({0, d});
+  }
+  run();
+  for (int g = g0; g < g1; ++g) {
+    float* part = parts + (g - g0) * d;
+    for (int64_t e = k * g / groups; e < k * (g + 1) / groups; ++e) {
+      add_bias(experts_[size_t(experts[size_t(e)])].down, 1, ey + (e - e0) * d);
+      mix_into(part, mix[size_t(e)], ey + (e - e0) * d, d);
+    }
+  }
+  if (alone) {
+    team_sum(parts, d, out);
+    count_decode_split();
+    return;
+  }
+  std::copy_n(parts, d, out);
+  for (int g = 1; g < groups; ++g)
+    for (int64_t i = 0; i < d; ++i) out[i] += parts[g * d + i];
 }
 
 }  // namespace sputnik

@@ -26,6 +26,16 @@ class Moe {
   static constexpr int64_t kFewTokens = 4;
   void run_few(const float* x, int64_t n, const std::vector<std::vector<std::pair<int64_t, float>>>& per_expert,
                float* out) const;
+  // One token with the shared experts in R > 1 panels (models/decode_panels.h), else 1: the
+  // block is then computed as R groups, group g being panel g of the shared experts (its inner
+  // rows of gate/up, its columns of down) and the g-th R-th of the chosen experts (in the
+  // router's order, whole), each mixed into a partial output of its own; the partials are
+  // added in group order. A decode team of R ranks computes one group a rank, alone (no
+  // barrier but team_sum's, no exchange of activations); anywhere else all groups are computed
+  // and added the same way, so a team decodes bit for bit what one thread does.
+  int decode_groups() const;
+  void run_groups(const float* x, const std::vector<int32_t>& experts, const std::vector<float>& mix,
+                  float* out) const;
 
   const ModelConfig* c_;
   Linear gate_;

@@ -31,8 +31,10 @@ nlohmann::json qwen2_wide() {
 nlohmann::json deepseek_wide() {
   auto c = test::deepseek_config();
   c["hidden_size"] = 64;
-  c["intermediate_size"] = 96;
-  c["moe_intermediate_size"] = 32;
+  // Split in halves of whole tiles and blocks: the dense MLP (64 inner rows a rank) and the shared
+  // expert (32); the routed experts (top 2 of 4) go one a rank.
+  c["intermediate_size"] = 128;
+  c["moe_intermediate_size"] = 64;
   c["q_lora_rank"] = 32;
   c["kv_lora_rank"] = 32;
   c["qk_nope_head_dim"] = 16;
@@ -155,10 +157,11 @@ TEST_P(DecodeTeam, MatchesOneThreadBitForBit) {
   EXPECT_NE(0, std::memcmp(team.data(), team.data() + m->config().vocab_size, m->config().vocab_size * sizeof(float)));
 }
 
-// One sequence: a team of two splits every block (attention by KV heads with o_proj's column
-// panels, the MLP by inner rows with down_proj's) and adds the two halves' outputs in the order
-// in which one thread adds the panels' products, so the logits stay bit for bit those of one
-// thread; three ranks (panels for two) take the unsplit team path, also bit for bit.
+// One sequence: a team of two splits every block (qwen2's attention by KV heads, an MLP by inner
+// rows, DeepSeek's MoE by shared-expert panels and whole routed experts; DeepSeek's MLA attention
+// is not split) and adds the two halves' outputs in the order in which one thread adds the
+// panels' products, so the logits stay bit for bit those of one thread; three ranks (panels for
+// two) take the unsplit team path, also bit for bit.
 TEST_P(DecodeTeam, OneSequenceMatchesOneThreadBitForBit) {
   const Case c = GetParam();
   const bool qwen2 = std::string(c.arch) == "qwen2";
@@ -166,8 +169,9 @@ TEST_P(DecodeTeam, OneSequenceMatchesOneThreadBitForBit) {
   const Decoded one = decode_on(*m, 1), team = decode_on(*m, 2), team3 = decode_on(*m, 3);
   EXPECT_TRUE(same_bits(one, team));
   EXPECT_TRUE(same_bits(one, team3));
-  // qwen2: 10 tokens × 2 layers × (attention + MLP) × 2 ranks, all split; DeepSeek: none.
-  EXPECT_EQ(team.splits, qwen2 ? 10 * 2 * 2 * 2 : 0);
+  // qwen2: 10 tokens × 2 layers × (attention + MLP) × 2 ranks, all split; DeepSeek: 10 tokens ×
+  // (the dense layer's MLP + the MoE layer's experts) × 2 ranks.
+  EXPECT_EQ(team.splits, qwen2 ? 10 * 2 * 2 * 2 : 10 * 2 * 2);
   EXPECT_EQ(team3.splits, 0);
 }
 

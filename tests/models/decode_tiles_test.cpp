@@ -57,11 +57,11 @@ TEST_P(DecodeTiles, SameLogitsAsTheStoredLayout) {
   // has an untied head whose 50 rows end in a row-major tail.
   config["hidden_size"] = 64;
   // qwen2: 64 inner rows per rank of two, so down_proj's column panels are whole blocks.
-  config["intermediate_size"] = std::string(arch) == "qwen2" ? 128 : 96;
+  config["intermediate_size"] = 128;
   if (std::string(arch) == "deepseek") {
     config["q_lora_rank"] = 32;
     config["kv_lora_rank"] = 32;
-    config["moe_intermediate_size"] = 32;
+    config["moe_intermediate_size"] = 64;  // the shared expert's panels: whole tiles and blocks
     config["tie_word_embeddings"] = false;
     // Per-head W_UK^T [kv_lora, nope] (re-quantized Q8_0) and W_UV [v_head, kv_lora] of whole
     // tiles, which Mla tiles too.
@@ -90,15 +90,21 @@ TEST_P(DecodeTiles, SameLogitsAsTheStoredLayout) {
   std::vector<const TensorView*> split;
   for (const auto& name : decode_order(paneled->names())) {
     const TensorView& t = paneled->get(name);
-    const bool by_cols = name.ends_with("self_attn.o_proj.weight") || name.ends_with("mlp.down_proj.weight");
-    const bool by_rows = name.ends_with("_proj.weight") && !by_cols;
-    const bool want = tiles && std::string(arch) == "qwen2" && (by_rows || by_cols);
+    // qwen2: all seven matrices of a layer; DeepSeek: the dense MLP and the shared expert.
+    const bool mlp = name.find(".experts.") == std::string::npos &&
+                     (name.ends_with("mlp.gate_proj.weight") || name.ends_with("mlp.up_proj.weight") ||
+                      name.ends_with("mlp.down_proj.weight") || name.find("shared_experts.") != std::string::npos);
+    const bool qwen2 = std::string(arch) == "qwen2";
+    const bool by_cols = name.ends_with("down_proj.weight") || (qwen2 && name.ends_with("self_attn.o_proj.weight"));
+    const bool want = tiles && (mlp || (qwen2 && name.find("self_attn.") != std::string::npos &&
+                                        name.ends_with("_proj.weight")));
+    const bool by_rows = !by_cols;
     EXPECT_EQ(t.panels, want ? 2 : 1) << name;
     if (!want) continue;
     EXPECT_EQ(t.panel_axis, by_rows ? TensorView::PanelAxis::Rows : TensorView::PanelAxis::Cols) << name;
     split.push_back(&t);
   }
-  EXPECT_EQ(split.size(), tiles && std::string(arch) == "qwen2" ? 7u * 2 : 0u);
+  EXPECT_EQ(split.size(), !tiles ? 0u : std::string(arch) == "qwen2" ? 7u * 2 : 3u * 2);
   for (size_t i = 0; i < split.size(); ++i) {
     const TensorView first = split[i]->panel(0), second = split[i]->panel(1);
     EXPECT_EQ(split[i]->panel_stride, split[0]->panel_stride);
