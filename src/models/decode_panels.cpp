@@ -30,6 +30,15 @@ DecodePanels decode_panels(const WeightStore& store, const std::string& name, in
       return {ranks, Axis::Rows};
     if (part == "mlp.down_proj.weight" || part == "mlp.shared_experts.down_proj.weight") return {ranks, Axis::Cols};
   }
+  // DeepSeek's MLA, by heads (models/mla.h); kv_a and q_a, which every rank needs whole, by
+  // rows that the ranks exchange.
+  if (deepseek) {
+    if (part == "self_attn.q_proj.weight" || part == "self_attn.q_b_proj.weight" ||
+        part == "self_attn.q_a_proj.weight" || part == "self_attn.kv_a_proj_with_mqa.weight")
+      return {ranks, Axis::Rows};
+    if (part == "self_attn.o_proj.weight") return {ranks, Axis::Cols};
+    return {};
+  }
   // qwen2's attention, by KV heads.
   const auto kv = store.config.find("num_key_value_heads");
   if (!qwen2 || kv == store.config.end() || !kv->is_number_integer() || kv->get<int64_t>() % ranks != 0) return {};

@@ -13,6 +13,7 @@
 #include "kernels/norm.h"
 #include "kernels/quant.h"
 #include "kernels/tiles.h"
+#include "models/decode_panels.h"
 #include "models/mlp.h"
 
 namespace sputnik {
@@ -159,6 +160,7 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
                 rope = c.qk_rope_head_dim, lora = c.kv_lora_rank, vd = c.v_head_dim;
   const int64_t qh = nope + rope, q_dim = nh * qh, width = lora + rope, ld = cache.row_stride();
   const float eps = float(c.rms_norm_eps);
+  if (splits_decode(batch)) return decode_split(layer, h, batch, cache, out);
 
   // All working buffers from this thread's scratch arena (core/scratch.h).
   const int64_t per_pass = n <= 4 ? nh : 1;  // heads per W_UK^T / W_UV pass (see below)
@@ -267,6 +269,106 @@ void Mla::operator()(int64_t layer, const float* h, const Batch& batch, KVCache&
         std::copy_n(head_out + (i * n + t) * vd, vd, attn + (t * nh + h0 + i) * vd);
   }
   o_(attn, n, out);
+}
+
+bool Mla::splits_decode(const Batch& batch) const {
+  const ModelConfig& c = *c_;
+  const int ranks = team_size();
+  const int64_t nh = c.num_attention_heads, qh = c.qk_nope_head_dim + c.qk_rope_head_dim;
+  if (!in_team() || batch.size() != 1 || o_.w.panels != ranks || !o_.w.column_panels() || !o_.bias.empty() ||
+      nh % ranks != 0 || nh / ranks * qh % 16 != 0)
+    return false;
+  const auto serves = [](const TensorView& w) { return matmul_rows_applies({&w, nullptr, 1, nullptr}); };
+  const TensorView o_part = o_.w.panel(0);
+  return serves(kv_a_.w) && serves(o_part) && (q_lora_ ? serves(q_a_.w) && serves(q_b_.w) : serves(q_.w)) &&
+         std::all_of(k_b_.begin(), k_b_.end(), serves) && std::all_of(v_b_.begin(), v_b_.end(), serves);
+}
+
+void Mla::decode_split(int64_t layer, const float* h, const Batch& batch, KVCache& cache, float* out) const {
+  const ModelConfig& c = *c_;
+  const int ranks = team_size(), r = team_rank();
+  const int64_t d = c.hidden_size, nh = c.num_attention_heads, nope = c.qk_nope_head_dim,
+                rope = c.qk_rope_head_dim, lora = c.kv_lora_rank, vd = c.v_head_dim, qh = nope + rope,
+                width = lora + rope, ql = q_lora_ ? c.q_lora_rank : 0, ld = cache.row_stride();
+  const int64_t h0 = nh * r / ranks, h1 = nh * (r + 1) / ranks, pos = batch.positions[0];
+  const float eps = float(c.rms_norm_eps);
+  float* base = cache.row(layer, batch.slots[0], 0);
+  prefetch_cache_rows(base, pos, ld, width, int64_t(512) << 10);
+  // This rank's rows of a product that every rank needs whole: whole tiles, the last rank to
+  // the end.
+  const auto share = [&](int64_t rows, int rank) { return rank == ranks ? rows : rows * rank / ranks / 16 * 16; };
+  ScratchLease scratch(size_t(nh * qh + width + ql + nh * width + 2 * nh * lora + nh * std::max(nope, lora) + nh * vd + d));
+  float* q = scratch.take(size_t(nh * qh));
+  float* kv = scratch.take(size_t(width));
+  float* q_low = scratch.take(size_t(ql));
+  float* qa = scratch.take(size_t(nh * width));
+  float* head_out = scratch.take(size_t(nh * lora));
+  float* lat = scratch.take(size_t(nh * lora));
+  float* head_in = scratch.take(size_t(nh * std::max(nope, lora)));
+  float* attn = scratch.take(size_t(nh * vd));
+  float* y = scratch.take(size_t(d));
+  // kv_a (and q_a) rows into the stage, this rank's own query rows (without q_lora) privately.
+  float* stage = team_stage(size_t(width + ql));
+  std::vector<MatmulJob> jobs{{&kv_a_.w, h, 1, stage}};
+  std::vector<RowRange> rows{{share(width, r), share(width, r + 1)}};
+  if (q_lora_) {
+    jobs.push_back({&q_a_.w, h, 1, stage + width});
+    rows.push_back({share(ql, r), share(ql, r + 1)});
+  } else {
+    jobs.push_back({&q_.w, h, 1, q});
+    rows.push_back({h0 * qh, h1 * qh});
+  }
+  matmul_rows(jobs.data(), rows.data(), jobs.size());
+  team_sync();
+  std::copy_n(stage, width, kv);
+  add_bias(kv_a_, 1, kv);
+  if (q_lora_) {
+    std::copy_n(stage + width, ql, q_low);
+    add_bias(q_a_, 1, q_low);
+    rms_norm(q_low, q_a_norm_.data(), 1, ql, eps, q_low);
+    const MatmulJob q_job{&q_b_.w, q_low, 1, q};
+    const RowRange mine{h0 * qh, h1 * qh};
+    matmul_rows(&q_job, &mine, 1);
+  }
+  add_bias(q_lora_ ? q_b_ : q_, 1, q, h0 * qh, h1 * qh);
+  rope_.apply(q + h0 * qh + nope, h1 - h0, qh, pos);
+  if (r == 0) {  // the cache is shared: one writer, then a barrier
+    float* row = cache.row(layer, batch.slots[0], pos);
+    rms_norm(kv, kv_a_norm_.data(), 1, lora, eps, row);
+    std::copy_n(kv + lora, rope, row + lora);
+    rope_.apply(row + lora, 1, rope, pos);
+  }
+  // Absorbed queries of this rank's heads (W_UK^T), while the leader's cache row lands.
+  jobs.clear();
+  rows.clear();
+  for (int64_t hd = h0; hd < h1; ++hd) {
+    std::copy_n(q + hd * qh, nope, head_in + hd * nope);
+    jobs.push_back({&k_b_[size_t(hd)], head_in + hd * nope, 1, head_out + hd * lora});
+    rows.push_back({0, lora});
+  }
+  matmul_rows(jobs.data(), rows.data(), jobs.size());
+  for (int64_t hd = h0; hd < h1; ++hd) {
+    std::copy_n(head_out + hd * lora, lora, qa + hd * width);
+    std::copy_n(q + hd * qh + nope, rope, qa + hd * width + lora);
+  }
+  team_sync();
+  attend_group_decode(qa + h0 * width, width, h1 - h0, pos, width, base, ld, base, ld, lora, scale_, lat + h0 * lora,
+                      lora);
+  // Back to value space (W_UV), then this rank's columns of o_proj.
+  jobs.clear();
+  rows.clear();
+  for (int64_t hd = h0; hd < h1; ++hd) {
+    jobs.push_back({&v_b_[size_t(hd)], lat + hd * lora, 1, attn + hd * vd});
+    rows.push_back({0, vd});
+  }
+  const TensorView o_part = o_.w.panel(r);
+  jobs.push_back({&o_part, nullptr, 1, y});
+  rows.push_back({0, d});
+  matmul_rows(jobs.data(), rows.data(), jobs.size() - 1);
+  jobs.back().x = attn + h0 * vd;
+  matmul_rows(&jobs.back(), &rows.back(), 1);
+  team_sum(y, d, out);
+  count_decode_split();
 }
 
 }  // namespace sputnik

@@ -39,6 +39,14 @@ class Mla {
   std::vector<TensorView> k_b_, v_b_;    // per head: [kv_lora, nope] and [v_head, kv_lora]
   std::vector<std::byte> tiled_owned_;   // tiled copies of store-backed k_b_/v_b_ (decode tiles)
   void tile_per_head_matrices();
+  // Whether a decode team splits this attention by heads (one token of one sequence, o_proj in
+  // one column panel per rank, models/decode_panels.h): each rank computes its share of the
+  // rows of kv_a (and q_a), which the ranks exchange at one barrier, then alone its heads' rows
+  // of the query, their absorbed queries, attention and values, and its panel of o_proj; the
+  // leader writes the cache row before a second barrier, and team_sum adds the ranks' outputs.
+  // The same for every rank.
+  bool splits_decode(const Batch& batch) const;
+  void decode_split(int64_t layer, const float* h, const Batch& batch, KVCache& cache, float* out) const;
   Linear o_;
   Rope rope_;
   float scale_ = 1.0f;

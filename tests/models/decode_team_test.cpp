@@ -158,10 +158,10 @@ TEST_P(DecodeTeam, MatchesOneThreadBitForBit) {
 }
 
 // One sequence: a team of two splits every block (qwen2's attention by KV heads, an MLP by inner
-// rows, DeepSeek's MoE by shared-expert panels and whole routed experts; DeepSeek's MLA attention
-// is not split) and adds the two halves' outputs in the order in which one thread adds the
-// panels' products, so the logits stay bit for bit those of one thread; three ranks (panels for
-// two) take the unsplit team path, also bit for bit.
+// rows, DeepSeek's MLA by heads, its MoE by shared-expert panels and whole routed experts) and
+// adds the two halves' outputs in the order in which one thread adds the panels' products, so
+// the logits stay bit for bit those of one thread; three ranks (panels for two) take the
+// unsplit team path, also bit for bit.
 TEST_P(DecodeTeam, OneSequenceMatchesOneThreadBitForBit) {
   const Case c = GetParam();
   const bool qwen2 = std::string(c.arch) == "qwen2";
@@ -169,9 +169,8 @@ TEST_P(DecodeTeam, OneSequenceMatchesOneThreadBitForBit) {
   const Decoded one = decode_on(*m, 1), team = decode_on(*m, 2), team3 = decode_on(*m, 3);
   EXPECT_TRUE(same_bits(one, team));
   EXPECT_TRUE(same_bits(one, team3));
-  // qwen2: 10 tokens × 2 layers × (attention + MLP) × 2 ranks, all split; DeepSeek: 10 tokens ×
-  // (the dense layer's MLP + the MoE layer's experts) × 2 ranks.
-  EXPECT_EQ(team.splits, qwen2 ? 10 * 2 * 2 * 2 : 10 * 2 * 2);
+  // 10 tokens × 2 layers × (attention + MLP or MoE) × 2 ranks, all split.
+  EXPECT_EQ(team.splits, 10 * 2 * 2 * 2);
   EXPECT_EQ(team3.splits, 0);
 }
 

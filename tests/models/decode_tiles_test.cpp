@@ -81,7 +81,7 @@ TEST_P(DecodeTiles, SameLogitsAsTheStoredLayout) {
   LoadOptions tiled_opts;
   tiled_opts.decode_tiles = true;
   std::shared_ptr<const WeightStore> tiled = load_weights(path, tiled_opts);
-  // As the CLI loads for two threads: qwen2's seven matrices a layer in two panels each.
+  // As the CLI loads for two threads: each rank's share in panels (models/decode_panels.h).
   tiled_opts.panels = [](const WeightStore& s, const std::string& name) { return decode_panels(s, name, 2); };
   std::shared_ptr<const WeightStore> paneled = load_weights(path, tiled_opts);
   std::filesystem::remove(path);
@@ -90,21 +90,23 @@ TEST_P(DecodeTiles, SameLogitsAsTheStoredLayout) {
   std::vector<const TensorView*> split;
   for (const auto& name : decode_order(paneled->names())) {
     const TensorView& t = paneled->get(name);
-    // qwen2: all seven matrices of a layer; DeepSeek: the dense MLP and the shared expert.
+    // Dense MLPs and DeepSeek's shared expert; qwen2's attention; DeepSeek's q_a_proj and o_proj
+    // (its q_b_proj's 144 and kv_a's 36 rows make no halves of whole tiles here).
     const bool mlp = name.find(".experts.") == std::string::npos &&
                      (name.ends_with("mlp.gate_proj.weight") || name.ends_with("mlp.up_proj.weight") ||
                       name.ends_with("mlp.down_proj.weight") || name.find("shared_experts.") != std::string::npos);
     const bool qwen2 = std::string(arch) == "qwen2";
-    const bool by_cols = name.ends_with("down_proj.weight") || (qwen2 && name.ends_with("self_attn.o_proj.weight"));
-    const bool want = tiles && (mlp || (qwen2 && name.find("self_attn.") != std::string::npos &&
-                                        name.ends_with("_proj.weight")));
+    const bool attn = qwen2 ? name.find("self_attn.") != std::string::npos && name.ends_with("_proj.weight")
+                            : name.ends_with("self_attn.q_a_proj.weight") || name.ends_with("self_attn.o_proj.weight");
+    const bool by_cols = name.ends_with("down_proj.weight") || name.ends_with("self_attn.o_proj.weight");
+    const bool want = tiles && (mlp || attn);
     const bool by_rows = !by_cols;
     EXPECT_EQ(t.panels, want ? 2 : 1) << name;
     if (!want) continue;
     EXPECT_EQ(t.panel_axis, by_rows ? TensorView::PanelAxis::Rows : TensorView::PanelAxis::Cols) << name;
     split.push_back(&t);
   }
-  EXPECT_EQ(split.size(), !tiles ? 0u : std::string(arch) == "qwen2" ? 7u * 2 : 3u * 2);
+  EXPECT_EQ(split.size(), !tiles ? 0u : std::string(arch) == "qwen2" ? 7u * 2 : 3u * 2 + 2u * 2);
   for (size_t i = 0; i < split.size(); ++i) {
     const TensorView first = split[i]->panel(0), second = split[i]->panel(1);
     EXPECT_EQ(split[i]->panel_stride, split[0]->panel_stride);
