@@ -2,6 +2,7 @@
 // A non-owning view of a stored tensor (usually bytes inside a memory-mapped file).
 // Shapes are in PyTorch order (outermost first), data row-major; for a weight matrix
 // shape = {out_features, in_features}, and each row is whole quantization blocks.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -57,6 +58,18 @@ struct TensorView {
   // The first row of row panel p (0 for column panels).
   int64_t panel_first_row(int p) const { return panel_axis == PanelAxis::Rows ? rows() / panels * p : 0; }
   bool row_panels() const { return panels > 1 && panel_axis == PanelAxis::Rows; }
+  // Rows [begin, end) of a matrix in row panels, panel by panel: fn(panel view, its first and
+  // end row of the range within the panel, that first row's index in this matrix).
+  template <typename Fn>
+  void for_row_panel_pieces(int64_t begin, int64_t end, Fn&& fn) const {
+    const int64_t part = rows() / panels;
+    for (int64_t r = begin; r < end;) {
+      const int p = int(r / part);
+      const int64_t stop = std::min(end, part * (p + 1));
+      fn(panel(p), r - part * p, stop - part * p, r);
+      r = stop;
+    }
+  }
   bool column_panels() const { return panels > 1 && panel_axis == PanelAxis::Cols; }
   std::string shape_string() const;  // "[2048, 512]"
 };

@@ -173,13 +173,9 @@ void prefill_block_avx512(const TensorView& w, int64_t r, int64_t count, const G
   static thread_local GroupRows grows;
   static thread_local std::vector<std::byte> untiled;
   if (w.row_panels()) {  // each panel's share of the block of rows
-    const int64_t part = w.rows() / w.panels;
-    for (int64_t i = r; i < r + count;) {
-      const int p = int(i / part);
-      const int64_t end = std::min(r + count, part * (p + 1));
-      prefill_block_avx512(w.panel(p), i - part * p, end - i, a, y + (i - r), ldy);
-      i = end;
-    }
+    w.for_row_panel_pieces(r, r + count, [&](const TensorView& panel, int64_t b, int64_t e, int64_t at) {
+      prefill_block_avx512(panel, b, e - b, a, y + (at - r), ldy);
+    });
     return;
   }
   if (!unpack_group_rows(w, r, count, grows)) {

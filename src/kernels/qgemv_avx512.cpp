@@ -323,15 +323,12 @@ void by_n(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, 
 bool gemv_avx512(const TensorView& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy) {
   if (a.n < 1 || a.n > kMaxFusedN || w.column_panels()) return false;
   if (w.row_panels()) {  // each panel's share of the rows (whole tiles), into its rows of y
-    const int64_t part = w.rows() / w.panels;
     SPUTNIK_CHECK(r0 % 16 == 0 && r1 % 16 == 0);
-    for (int64_t r = r0; r < r1;) {
-      const int p = int(r / part);
-      const int64_t end = std::min(r1, part * (p + 1));
-      if (!gemv_avx512(w.panel(p), r - part * p, end - part * p, a, y + part * p, ldy)) return false;
-      r = end;
-    }
-    return true;
+    bool served = true;
+    w.for_row_panel_pieces(r0, r1, [&](const TensorView& panel, int64_t b, int64_t e, int64_t at) {
+      served = served && gemv_avx512(panel, b, e, a, y + (at - b), ldy);
+    });
+    return served;
   }
   if (w.layout == Layout::Tiles16) {
     const int64_t from = w.row_major_from();

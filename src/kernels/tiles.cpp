@@ -107,13 +107,9 @@ void untile_rows(const TensorView& w, int64_t row, int64_t count, std::byte* out
   SPUTNIK_CHECK(row >= 0 && count >= 0 && row + count <= w.rows());
   const size_t row_bytes = w.row_bytes();
   if (w.row_panels()) {  // each panel's share of the rows, in place
-    const int64_t part = w.rows() / w.panels;
-    for (int64_t r = row; r < row + count;) {
-      const int p = int(r / part);
-      const int64_t end = std::min(row + count, part * (p + 1));
-      untile_rows(w.panel(p), r - part * p, end - r, out + size_t(r - row) * row_bytes);
-      r = end;
-    }
+    w.for_row_panel_pieces(row, row + count, [&](const TensorView& panel, int64_t b, int64_t e, int64_t at) {
+      untile_rows(panel, b, e - b, out + size_t(at - row) * row_bytes);
+    });
     return;
   }
   if (w.panels > 1) {  // each panel's part of the rows, then its columns into place
