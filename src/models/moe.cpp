@@ -12,6 +12,15 @@
 #include "models/decode_panels.h"
 
 namespace sputnik {
+namespace {
+
+// part[0, d) += w · y: how a routed expert's output is mixed into a token's output, on every
+// path (so that all of them round it the same way).
+void mix_into(float* part, float w, const float* y, int64_t d) {
+  for (int64_t i = 0; i < d; ++i) part[i] += w * y[i];
+}
+
+}  // namespace
 
 void route_token(const ModelConfig& c, const float* logits, const float* bias, int32_t* experts,
                  float* weights) {
@@ -72,6 +81,8 @@ Moe::Moe(const WeightStore& ws, const std::string& prefix, const ModelConfig& c)
     experts_.push_back(load_mlp(ws, prefix + ".experts." + std::to_string(e), d, c.moe_intermediate_size));
   if (c.n_shared_experts > 0)
     shared_ = load_mlp(ws, prefix + ".shared_experts", d, c.moe_intermediate_size * c.n_shared_experts);
+  if (shared_ && shared_->down.w.column_panels())  // views made once, not per token (run_groups)
+    for (int g = 0; g < shared_->down.w.panels; ++g) shared_down_panels_.push_back(shared_->down.w.panel(g));
 }
 
 void Moe::operator()(const float* x, int64_t n, float* out) const {
@@ -119,9 +130,7 @@ void Moe::operator()(const float* x, int64_t n, float* out) const {
     const auto& rows = per_expert[size_t(active[i])];
     const float* y = yout.data() + offset[i] * d;
     for (size_t r = 0; r < rows.size(); ++r) {
-      float* o = out + rows[r].first * d;
-      const float w = rows[r].second;
-      for (int64_t j = 0; j < d; ++j) o[j] += w * y[int64_t(r) * d + j];
+      mix_into(out + rows[r].first * d, rows[r].second, y + int64_t(r) * d, d);
     }
   }
 }
@@ -194,9 +203,7 @@ void Moe::run_few(const float* x, int64_t n, const std::vector<std::vector<std::
     if (rows.empty()) continue;
     const float* y = yout.data() + parts[pi++].y_off;
     for (size_t r = 0; r < rows.size(); ++r) {
-      float* o = out + rows[r].first * d;
-      const float w = rows[r].second;
-      for (int64_t i = 0; i < d; ++i) o[i] += w * y[int64_t(r) * d + i];
+      mix_into(out + rows[r].first * d, rows[r].second, y + int64_t(r) * d, d);
     }
   }
 }
@@ -204,15 +211,6 @@ void Moe::run_few(const float* x, int64_t n, const std::vector<std::vector<std::
 }  // namespace sputnik
 
 namespace sputnik {
-namespace {
-
-// part[0, d) += w · y, the one place a routed expert's output is mixed in at one token (so that
-// every path rounds it the same way).
-void mix_into(float* part, float w, const float* y, int64_t d) {
-  for (int64_t i = 0; i < d; ++i) part[i] += w * y[i];
-}
-
-}  // namespace
 
 int Moe::decode_groups() const {
   if (!shared_ || !shared_->down.w.column_panels() || !shared_->gate.bias.empty() || !shared_->up.bias.empty() ||
@@ -230,8 +228,7 @@ void Moe::run_groups(const float* x, const std::vector<int32_t>& experts, const 
   // The shared experts' panels as plain matrices, and a test of every product's kernel: a team
   // computes its groups alone only where matmul_rows serves them all (the same on every rank,
   // which all see the same experts).
-  std::vector<TensorView> down_panels;
-  for (int g = 0; g < groups; ++g) down_panels.push_back(shared_->down.w.panel(g));
+  const std::vector<TensorView>& down_panels = shared_down_panels_;
   bool alone = in_team() && team_size() == groups;
   const auto serves = [](const TensorView& w) { return matmul_rows_applies({&w, nullptr, 1, nullptr}); };
   alone = alone && serves(shared_->gate.w) && serves(shared_->up.w) && serves(down_panels[0]);
