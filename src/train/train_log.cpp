@@ -1,7 +1,6 @@
 #include "train/train_log.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -36,18 +35,11 @@ std::string format_duration(double s) {
   return fmt::format("{}s", t);
 }
 
-ProgressBar::ProgressBar(std::FILE* out, int tty) : out_(out), tty_(tty < 0 ? isatty(fileno(out)) != 0 : tty != 0) {}
+// A log file gets about 50 lines per run (each kept), plus every evaluation and the last step.
+ProgressBar::ProgressBar(std::FILE* out, int tty) : line_(ProgressLine::kFinalOnly, out, tty) {}
 
 std::string ProgressBar::format_line(const ProgressInfo& p, bool with_bar) {
-  std::string s;
-  if (with_bar) {
-    constexpr int kWidth = 24;
-    const int filled = p.total > 0 ? int(std::clamp<int64_t>(kWidth * p.step / p.total, 0, kWidth)) : 0;
-    s.push_back('[');
-    s.append(size_t(filled), '#');
-    s.append(size_t(kWidth - filled), '.');
-    s.append("] ");
-  }
+  std::string s = with_bar ? ProgressLine::bar(p.total > 0 ? double(p.step) / double(p.total) : 0.0, 24, '.') : "";
   s += fmt::format("step {}/{} loss {:.4f} lr {:.3g} {:.0f} tok/s ETA {}", p.step, p.total, p.loss, p.lr,
                    p.tokens_per_s, format_duration(p.eta_s));
   if (p.eval_loss >= 0) s += fmt::format(" eval {:.4f}", p.eval_loss);
@@ -55,27 +47,16 @@ std::string ProgressBar::format_line(const ProgressInfo& p, bool with_bar) {
 }
 
 void ProgressBar::update(const ProgressInfo& p) {
-  if (tty_) {
-    // \x1b[K clears what a longer previous line left behind.
-    std::fprintf(out_, "\r%s\x1b[K", format_line(p, true).c_str());
-    open_line_ = true;
-    if (p.eval_loss >= 0) {
-      std::fputc('\n', out_);
-      open_line_ = false;
-    }
-  } else {
-    // A log file gets about 50 lines per run, plus every evaluation and the last step.
-    const int64_t every = std::max<int64_t>(1, p.total / 50);
-    if (p.step % every == 0 || p.step == p.total || p.step == 1 || p.eval_loss >= 0)
-      std::fprintf(out_, "%s\n", format_line(p, false).c_str());
+  // On a terminal, evaluations and the last step stay on screen.
+  const bool kept = p.eval_loss >= 0 || p.step == p.total;
+  if (line_.tty()) {
+    if (line_.due(kept)) line_.show(format_line(p, true), kept);
+    return;
   }
-  std::fflush(out_);
+  const int64_t every = std::max<int64_t>(1, p.total / 50);
+  if (kept || p.step % every == 0 || p.step == 1) line_.show(format_line(p, false), true);
 }
 
-void ProgressBar::finish() {
-  if (open_line_) std::fputc('\n', out_);
-  open_line_ = false;
-  std::fflush(out_);
-}
+void ProgressBar::finish() { line_.end(); }
 
 }  // namespace sputnik::train

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <string>
 
+#include "core/progress_line.h"
+
 namespace sputnik::train {
 
 class JsonlLog {
@@ -41,9 +43,7 @@ class ProgressBar {
   static std::string format_line(const ProgressInfo& p, bool with_bar);
 
  private:
-  std::FILE* out_;
-  bool tty_;
-  bool open_line_ = false;
+  ProgressLine line_;
 };
 
 // "1h02m", "3m05s", "12s"

@@ -12,9 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +20,7 @@
 
 #include "command.h"
 #include "core/error.h"
+#include "core/progress_line.h"
 #include "core/threads.h"
 #include "tokenizer/tokenizer.h"
 #include "train/sft_data.h"
@@ -132,39 +130,28 @@ class DocReader {
 };
 
 // Progress on stderr: a redrawn bar on a terminal, a plain line every few seconds otherwise.
+// Bytes read and tokens written so far, with rates and the time left: redrawn on a terminal, a
+// line every 5 s in a log.
 class Progress {
  public:
-  explicit Progress(uint64_t total_bytes)
-      : total_(total_bytes), tty_(isatty(STDERR_FILENO) != 0), t0_(clock::now()), last_(t0_) {}
+  explicit Progress(uint64_t total_bytes) : total_(total_bytes), line_(5.0) {}
 
   void update(uint64_t bytes, uint64_t tokens, bool final = false) {
-    const auto now = clock::now();
-    const double since = std::chrono::duration<double>(now - last_).count();
-    if (!final && since < (tty_ ? 0.1 : 5.0)) return;
-    last_ = now;
-    const double s = std::max(1e-9, std::chrono::duration<double>(now - t0_).count());
+    if (!line_.due(final)) return;
+    const double s = std::max(1e-9, line_.seconds());
     const double bps = double(bytes) / s, tps = double(tokens) / s;
     const double frac = total_ ? std::min(1.0, double(bytes) / double(total_)) : 1.0;
     const double eta = bps > 0 ? double(total_ - std::min(bytes, total_)) / bps : 0;
-    const std::string stats = fmt::format("{:.1f}/{:.1f} MB  {:.2f} MB/s  {:.0f} tok/s  {} tokens  ETA {:.0f} s",
-                                          double(bytes) / 1e6, double(total_) / 1e6, bps / 1e6, tps, tokens, eta);
-    if (tty_) {
-      const int width = 30, filled = int(frac * width);
-      std::fprintf(stderr, "\r[%s%s] %3d%% %s\x1b[K", std::string(size_t(filled), '#').c_str(),
-                   std::string(size_t(width - filled), ' ').c_str(), int(frac * 100), stats.c_str());
-      if (final) std::fputc('\n', stderr);
-    } else {
-      std::fprintf(stderr, "data: %3d%% %s\n", int(frac * 100), stats.c_str());
-    }
-    std::fflush(stderr);
+    const std::string stats = fmt::format("{:3d}% {:.1f}/{:.1f} MB  {:.2f} MB/s  {:.0f} tok/s  {} tokens  ETA {:.0f} s",
+                                          int(frac * 100), double(bytes) / 1e6, double(total_) / 1e6, bps / 1e6, tps,
+                                          tokens, eta);
+    line_.show(line_.tty() ? sputnik::ProgressLine::bar(frac, 30) + stats : "data: " + stats, final);
   }
-  double seconds() const { return std::chrono::duration<double>(clock::now() - t0_).count(); }
+  double seconds() const { return line_.seconds(); }
 
  private:
-  using clock = std::chrono::steady_clock;
   uint64_t total_;
-  bool tty_;
-  clock::time_point t0_, last_;
+  sputnik::ProgressLine line_;
 };
 
 // A document's tokens (and SFT mask) or why it was rejected.

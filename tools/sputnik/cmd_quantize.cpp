@@ -1,8 +1,7 @@
 // `sputnik quantize -m MODEL -o OUT.gguf --type q8_0|q4_0|q4_k|f16|bf16|f32`: writes a GGUF file
 // llama.cpp loads (formats/gguf_export.h), from an HF folder (or re-typing a GGUF file).
-#include <unistd.h>
+#include <fmt/format.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -10,6 +9,7 @@
 
 #include "command.h"
 #include "core/error.h"
+#include "core/progress_line.h"
 #include "core/threads.h"
 #include "formats/gguf_export.h"
 #include "formats/loader.h"
@@ -45,23 +45,13 @@ std::function<int()> setup(CLI::App& app) {
     namespace fs = std::filesystem;
     const fs::path src(o->model);
     opts.tokenizer_dir = fs::is_directory(src) ? src.string() : src.parent_path().string();
-    // A terminal gets a counter redrawn in place; a log file (or pipe) a line every ~10 s (a
-    // 16B model takes minutes on two cores) and one at the end, not one carriage return per tensor.
-    // (Shared state: the exporter keeps a copy of this function per tensor.)
-    const auto t0 = std::chrono::steady_clock::now();
-    auto last_line = std::make_shared<std::chrono::steady_clock::time_point>(t0);
-    const bool tty = isatty(STDERR_FILENO) != 0;
+    // A line every ~10 s in a log (a 16B model takes minutes on two cores). The exporter keeps
+    // a copy of this function per tensor: the line is shared.
+    auto line = std::make_shared<ProgressLine>(10.0);
     opts.progress = [=](size_t done, size_t total) {
-      const auto now = std::chrono::steady_clock::now();
-      const double seconds = std::chrono::duration<double>(now - t0).count();
-      if (tty) {
-        std::fprintf(stderr, "\rquantize: %zu/%zu tensors (%.0f s)", done, total, seconds);
-        if (done == total) std::fprintf(stderr, "\n");
-      } else if (done == total || now - *last_line >= std::chrono::seconds(10)) {
-        *last_line = now;
-        std::fprintf(stderr, "quantize: %zu/%zu tensors (%.0f s)\n", done, total, seconds);
-      }
-      std::fflush(stderr);
+      const bool final = done == total;
+      if (line->due(final))
+        line->show(fmt::format("quantize: {}/{} tensors ({:.0f} s)", done, total, line->seconds()), final);
     };
     export_gguf(*store, o->out, opts);
     std::printf("wrote %s (%s, %ju bytes)\n", o->out.c_str(), o->type.c_str(),

@@ -2,14 +2,13 @@
 
 #include <memory>
 
-#include <unistd.h>
+#include <fmt/format.h>
 
-#include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "core/error.h"
+#include "core/progress_line.h"
 #include "core/threads.h"
 #include "models/decode_panels.h"
 
@@ -17,30 +16,21 @@ namespace sputnik::cli {
 
 LoadOptions load_options_with_progress(const std::string& path, bool verbose) {
   LoadOptions options;
-  const auto t0 = std::chrono::steady_clock::now();
-  auto last_percent = std::make_shared<int>(-1);
-  // A terminal gets a bar redrawn in place; a log file (or pipe) one line once loading is done
-  // instead of a hundred carriage-return updates.
-  const bool tty = isatty(STDERR_FILENO) != 0;
+  // A terminal gets a bar redrawn in place; a log file (or pipe) one line once loading is done.
+  auto line = std::make_shared<ProgressLine>(ProgressLine::kFinalOnly);
   options.progress = [=](uint64_t done, uint64_t total) {
     if (!verbose && total < (uint64_t(256) << 20)) return;
-    const int percent = total ? int(done * 100 / total) : 100;
-    if (percent == *last_percent) return;
-    *last_percent = percent;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!tty) {
-      if (done == total)
-        std::fprintf(stderr, "loaded %s: %.1f GiB in %.1f s\n", path.c_str(), double(total) / double(1 << 30), seconds);
-      return;
-    }
-    const int width = 40, filled = percent * width / 100;
-    std::fprintf(stderr, "\rloading %s [%.*s%*s] %3d%% %.1f/%.1f GiB", path.c_str(), filled,
-                 "########################################", width - filled, "", percent,
-                 double(done) / double(1 << 30), double(total) / double(1 << 30));
-    if (done == total) std::fprintf(stderr, " (%.1f s)\n", seconds);
-    std::fflush(stderr);
+    const bool final = done == total;
+    if (!line->due(final)) return;
+    const double gib = double(1 << 30), fraction = total ? double(done) / double(total) : 1.0;
+    if (!line->tty())
+      return line->show(fmt::format("loaded {}: {:.1f} GiB in {:.1f} s", path, double(total) / gib, line->seconds()), final);
+    line->show(fmt::format("loading {} {}{:3d}% {:.1f}/{:.1f} GiB{}", path, ProgressLine::bar(fraction, 40),
+                           int(fraction * 100), double(done) / gib, double(total) / gib,
+                           final ? fmt::format(" ({:.1f} s)", line->seconds()) : ""),
+               final);
   };
-  options.prefetch = tty;
+  options.prefetch = line->tty();
   // SPUTNIK_DECODE_TILES=0 keeps the weights memory-mapped as stored (slower decode, loads lazily).
   const char* tiles = std::getenv("SPUTNIK_DECODE_TILES");
   options.decode_tiles = !(tiles && std::string(tiles) == "0");
