@@ -7,13 +7,6 @@ namespace {
 
 std::atomic<int64_t> g_splits{0};
 
-// models/transformer.cpp's choice of head.
-std::string head_name(const WeightStore& store) {
-  const auto tie = store.config.find("tie_word_embeddings");
-  const bool tied = tie != store.config.end() && tie->is_boolean() && tie->get<bool>();
-  return !tied && store.contains("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight";
-}
-
 }  // namespace
 
 int64_t decode_split_count() { return g_splits.load(std::memory_order_relaxed); }
@@ -23,15 +16,12 @@ DecodePanels decode_panels(const WeightStore& store, const std::string& name, in
   if (ranks < 2 || !store.config.is_object()) return {};
   const std::string type = store.config.value("model_type", "");
   const bool qwen2 = type == "qwen2", deepseek = type == "deepseek_v2" || type == "deepseek_v3";
-  using Axis = TensorView::PanelAxis;
-  // The output head, by rows of the vocabulary: each rank computes its logits after the last
-  // layer, alone (models/transformer.cpp). Tied checkpoints use the embedding as the head.
-  if ((qwen2 || deepseek) && name == head_name(store)) return {ranks, Axis::Rows};
   // The name within its layer ("model.layers.N." stripped).
   size_t dot = 0;
   for (int i = 0; i < 3 && dot != std::string::npos; ++i) dot = name.find('.', dot + (i > 0));
   if (!name.starts_with("model.layers.") || dot == std::string::npos) return {};
   const std::string part = name.substr(dot + 1);
+  using Axis = TensorView::PanelAxis;
   // The MLP blocks: dense layers (qwen2, DeepSeek's first layers) and DeepSeek's shared experts
   // (its routed experts are split whole among the ranks, models/moe.h).
   if (qwen2 || deepseek) {

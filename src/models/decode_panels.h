@@ -18,8 +18,7 @@ namespace sputnik {
 
 // One panel per rank for the MLP matrices of qwen2 and DeepSeek checkpoints (dense layers and
 // shared experts), for DeepSeek's attention, and for qwen2's where its KV heads divide among the
-// ranks, and for the output head (lm_head, or the embedding where it is tied) by rows of the
-// vocabulary, else none (tile_for_decode checks that the panels are whole tiles and blocks).
+// ranks, else none (tile_for_decode checks that the panels are whole tiles and blocks).
 DecodePanels decode_panels(const WeightStore& store, const std::string& name, int ranks);
 
 // How many attention or MLP blocks ranks have computed split as above since the process

@@ -8,7 +8,6 @@
 #include "core/team.h"
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
-#include "models/decode_panels.h"
 
 namespace sputnik {
 
@@ -67,39 +66,21 @@ void Transformer::forward(const Batch& batch, KVCache& cache, float* logits) {
       for (int64_t i = 0; i < n * d; ++i) x[i] += y[size_t(i)];
     }
   };
-  // Only the wanted rows go through the (large) output head.
-  const int64_t m = batch.n_logits();
-  const auto final_norm = [&](const float* x, float* h) {
-    for (int64_t t = 0, row = 0; t < n; ++t)
-      if (batch.want_logits[size_t(t)]) rms_norm(x + t * d, final_norm_.data(), 1, d, eps, h + (row++) * d);
-  };
-  bool head_done = false;
   if (decode_team(n)) {
-    // With the head in a row panel per rank (models/decode_panels.h), each rank computes its
-    // panel's logits right after its last layer, alone: no join before the head, no second
-    // wake-up of the threads, and its read of the head goes on from its stream of the layers.
-    const MatmulJob head_job{&head_.w, h.data(), m, logits};
-    head_done = m > 0 && head_.w.row_panels() && head_.w.panels == num_threads() && head_.bias.empty() &&
-                matmul_rows_applies(head_job);
     run_team_spmd(num_threads(), [&](int rank) {
-      std::vector<float> own_x = rank == 0 ? std::vector<float>() : x;
-      float* my_x = rank == 0 ? x.data() : own_x.data();
-      layers(my_x);
-      if (!head_done) return;
-      std::vector<float> own_h(size_t(m * d));
-      final_norm(my_x, own_h.data());
-      const MatmulJob job{&head_.w, own_h.data(), m, logits};
-      const RowRange rows{head_.w.panel_first_row(rank), head_.w.panel_first_row(rank + 1)};
-      matmul_rows(&job, &rows, 1);
-      count_decode_split();
+      if (rank == 0) return layers(x.data());
+      std::vector<float> own = x;
+      layers(own.data());
     });
   } else {
     layers(x.data());
   }
-  if (m > 0 && !head_done) {
-    final_norm(x.data(), h.data());
-    head_(h.data(), m, logits);
-  }
+
+  // Only the wanted rows go through the (large) output head.
+  int64_t m = 0;
+  for (int64_t t = 0; t < n; ++t)
+    if (batch.want_logits[size_t(t)]) rms_norm(x.data() + t * d, final_norm_.data(), 1, d, eps, h.data() + (m++) * d);
+  if (m > 0) head_(h.data(), m, logits);
   commit(batch, cache);
 }
 

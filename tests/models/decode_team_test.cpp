@@ -25,7 +25,6 @@ nlohmann::json qwen2_wide() {
   auto c = test::qwen2_config();
   c["hidden_size"] = 64;
   c["intermediate_size"] = 128;  // 64 inner rows a rank: down_proj's panels are whole blocks
-  c["vocab_size"] = 64;          // the tied head: 32 rows a rank
   return c;
 }
 
@@ -41,8 +40,6 @@ nlohmann::json deepseek_wide() {
   c["qk_nope_head_dim"] = 16;
   c["qk_rope_head_dim"] = 8;
   c["v_head_dim"] = 16;
-  c["vocab_size"] = 96;  // the untied head: 48 rows a rank
-  c["tie_word_embeddings"] = false;
   return c;
 }
 
@@ -93,7 +90,7 @@ std::vector<float> decode(Model& m) {
 }
 
 // Logits of one sequence decoded token by token (a team of two then splits each attention and
-// MLP block and the head: models/decode_panels.h).
+// MLP block: models/decode_panels.h).
 std::vector<float> decode_one(Model& m) {
   const int64_t v = m.config().vocab_size;
   const std::vector<int32_t> a = {3, 14, 15, 9, 26, 5, 35, 8, 9, 7};
@@ -108,7 +105,7 @@ std::vector<float> decode_one(Model& m) {
   return all;
 }
 
-// decode_one on `threads` threads: its logits, and how many blocks (and heads) ranks computed split.
+// decode_one on `threads` threads: its logits, and how many blocks ranks computed split.
 struct Decoded {
   std::vector<float> logits;
   int64_t splits = 0;
@@ -162,9 +159,9 @@ TEST_P(DecodeTeam, MatchesOneThreadBitForBit) {
 
 // One sequence: a team of two splits every block (qwen2's attention by KV heads, an MLP by inner
 // rows, DeepSeek's MLA by heads, its MoE by shared-expert panels and whole routed experts) and
-// adds the two halves' outputs in the order in which one thread adds the panels' products, and
-// each rank computes its half of the head's rows, so the logits stay bit for bit those of one
-// thread; three ranks (panels for two) take the unsplit team path, also bit for bit.
+// adds the two halves' outputs in the order in which one thread adds the panels' products, so
+// the logits stay bit for bit those of one thread; three ranks (panels for two) take the
+// unsplit team path, also bit for bit.
 TEST_P(DecodeTeam, OneSequenceMatchesOneThreadBitForBit) {
   const Case c = GetParam();
   const bool qwen2 = std::string(c.arch) == "qwen2";
@@ -172,8 +169,8 @@ TEST_P(DecodeTeam, OneSequenceMatchesOneThreadBitForBit) {
   const Decoded one = decode_on(*m, 1), team = decode_on(*m, 2), team3 = decode_on(*m, 3);
   EXPECT_TRUE(same_bits(one, team));
   EXPECT_TRUE(same_bits(one, team3));
-  // 10 tokens × (2 layers × (attention + MLP or MoE) + the head) × 2 ranks, all split.
-  EXPECT_EQ(team.splits, 10 * (2 * 2 + 1) * 2);
+  // 10 tokens × 2 layers × (attention + MLP or MoE) × 2 ranks, all split.
+  EXPECT_EQ(team.splits, 10 * 2 * 2 * 2);
   EXPECT_EQ(team3.splits, 0);
 }
 
@@ -186,12 +183,11 @@ TEST(DecodeTeamOfFour, OneSequenceMatchesOneThreadBitForBit) {
   c["num_attention_heads"] = 8;
   c["num_key_value_heads"] = 4;  // head_dim 16: a rank's q rows (2 heads) and k/v rows whole tiles
   c["intermediate_size"] = 256;  // 64 inner rows a rank
-  c["vocab_size"] = 64;          // 16 rows of the head a rank
   auto m = quantized(c, DType::Q4_0, 4);
   const Decoded one = decode_on(*m, 1), team4 = decode_on(*m, 4), team2 = decode_on(*m, 2);
   EXPECT_TRUE(same_bits(one, team4));
   EXPECT_TRUE(same_bits(one, team2));
-  EXPECT_EQ(team4.splits, 10 * (2 * 2 + 1) * 4);  // tokens × (layers × blocks + head) × ranks
+  EXPECT_EQ(team4.splits, 10 * 2 * 2 * 4);  // tokens × layers × blocks × ranks
   EXPECT_EQ(team2.splits, 0);
 }
 
