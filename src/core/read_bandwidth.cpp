@@ -66,20 +66,21 @@ ReadBandwidthProbe::ReadBandwidthProbe(size_t bytes) : bytes_(bytes / kPage * kP
   });
 }
 
-double ReadBandwidthProbe::measure_gbps(int passes) {
-  const uint64_t* b = buffer_.get();
-  const int64_t words = int64_t(bytes_ / 8);
+double read_gbps(const uint64_t* data, int64_t words, int passes, uint64_t* sink) {
   std::atomic<uint64_t> total{0};
   const auto t0 = std::chrono::steady_clock::now();
   for (int p = 0; p < passes; ++p) {
-    // Contiguous slices of whole 2 MiB pages, one per thread (one stream each, as decode reads).
     parallel_for(words, int64_t(kPage / 8), [&](int64_t begin, int64_t end) {
-      total.fetch_add(stream_sum(b, begin, end), std::memory_order_relaxed);
+      total.fetch_add(stream_sum(data, begin, end), std::memory_order_relaxed);
     });
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  sink_ += total.load();
-  return double(bytes_) * passes / seconds / 1e9;
+  *sink += total.load();
+  return double(words) * 8 * passes / seconds / 1e9;
+}
+
+double ReadBandwidthProbe::measure_gbps(int passes) {
+  return read_gbps(buffer_.get(), int64_t(bytes_ / 8), passes, &sink_);
 }
 
 }  // namespace sputnik

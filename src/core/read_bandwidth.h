@@ -12,6 +12,11 @@ namespace sputnik {
 // that the loads are the limit; the widest vector unit the CPU has, chosen at run time.
 uint64_t stream_sum(const uint64_t* words, int64_t begin, int64_t end);
 
+// GB/s of `passes` reads of words [0, words) (a multiple of 32, 64-byte aligned) on
+// num_threads() threads, each summing a contiguous slice of whole 2 MiB pages (one stream each,
+// as decode reads); the sums go into *sink so the reads cannot be optimized away.
+double read_gbps(const uint64_t* data, int64_t words, int passes, uint64_t* sink);
+
 class ReadBandwidthProbe {
  public:
   // Allocates `bytes` (rounded down to 2 MiB), advised to 2 MiB pages, written by the pool's

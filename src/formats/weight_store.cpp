@@ -66,6 +66,12 @@ std::optional<MappedFile::Residency> WeightStore::residency() const {
   return all;
 }
 
+std::vector<WeightStore::Region> WeightStore::page_regions() const {
+  std::vector<Region> regions;
+  for (const auto& p : pages_) regions.push_back(p->asked);
+  return regions;
+}
+
 WeightStore::Pages::~Pages() { munmap(data, size); }
 
 std::byte* WeightStore::allocate_pages(size_t nbytes) {
@@ -79,6 +85,7 @@ std::byte* WeightStore::allocate_pages(size_t nbytes) {
   auto* aligned = reinterpret_cast<std::byte*>((reinterpret_cast<uintptr_t>(p) + kHuge - 1) / kHuge * kHuge);
   // Only a hint: streaming reads through 4 KiB pages pay nested page walks on a VM.
   (void)madvise(aligned, std::max<size_t>(nbytes, 1), MADV_HUGEPAGE);
+  pages_.back()->asked = {aligned, nbytes};
   return aligned;
 }
 

@@ -51,6 +51,12 @@ class WeightStore {
   // How the mapped files and allocate_pages() memory are resident now (MappedFile::Residency);
   // nullopt where that cannot be read.
   std::optional<MappedFile::Residency> residency() const;
+  // The allocate_pages() blocks as asked for (2 MiB aligned): where the decode layout lives.
+  struct Region {
+    const std::byte* data;
+    size_t bytes;
+  };
+  std::vector<Region> page_regions() const;
 
  private:
   std::map<std::string, TensorView, std::less<>> tensors_;
@@ -59,6 +65,7 @@ class WeightStore {
   struct Pages {
     void* data = nullptr;
     size_t size = 0;
+    Region asked{nullptr, 0};
     Pages(void* d, size_t n) : data(d), size(n) {}
     Pages(const Pages&) = delete;
     Pages& operator=(const Pages&) = delete;

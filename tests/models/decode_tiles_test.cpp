@@ -133,6 +133,17 @@ TEST_P(DecodeTiles, SameLogitsAsTheStoredLayout) {
   } else {
     EXPECT_EQ(n_tiled, 0);
   }
+  // Every moved tensor lies in the page regions (what `bench --probe` reads as the weights).
+  const auto regions = paneled->page_regions();
+  EXPECT_EQ(regions.empty(), !tiles);
+  for (const auto& name : paneled->names()) {
+    if (!tiles) break;
+    const TensorView& t = paneled->get(name);
+    const std::byte* end = t.panels > 1 ? t.panel(t.panels - 1).data + t.panel(t.panels - 1).nbytes : t.data + t.nbytes;
+    EXPECT_TRUE(std::any_of(regions.begin(), regions.end(), [&](const WeightStore::Region& r) {
+      return t.data >= r.data && end <= r.data + r.bytes;
+    })) << name;
+  }
 
   const Logits a = run(stored), b = run(tiled);
   if (std::string(arch) == "qwen2") {

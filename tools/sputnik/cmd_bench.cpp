@@ -46,8 +46,11 @@ struct Options {
 // swings between phases (~32 and ~55 GB/s here) within seconds, so a probe read minutes apart
 // from the decode run says little: alternate short probes and short decode runs and compare
 // each run with the faster of the two probes around it (the stricter choice).
+// Also the read bandwidth of the model's own decode layout right after each run (0 where the
+// weights stay memory-mapped as stored): where the VM backs the buffer and the weights with
+// memory of different speeds, the two reads say so.
 struct ProbeRun {
-  double decode_gbps, read_before_gbps, read_after_gbps;
+  double decode_gbps, read_before_gbps, read_after_gbps, weights_read_gbps;
   double ratio() const { return decode_gbps / std::max(read_before_gbps, read_after_gbps); }
 };
 
@@ -65,6 +68,7 @@ struct PhaseMedian {
 
 struct ProbeResult {
   double median_ratio = 0;  // median over runs of decode GB/s ÷ max(probe before, probe after)
+  double fast_weights_ratio = 0;  // fast phase: median of decode GB/s ÷ the weights' read after it
   double best_decode_gbps = 0, best_probe_gbps = 0;
   PhaseMedian fast, slow;
   std::vector<ProbeRun> runs;
@@ -78,8 +82,10 @@ PhaseMedian phase_median(const std::vector<ProbeRun>& runs, const std::function<
   return {int(ratios.size()), median(ratios)};
 }
 
-// `pairs` decode runs (decode_gbps runs one, returns its GB/s), each between two reads.
-ProbeResult probe_decode(int pairs, const std::function<double()>& decode_gbps) {
+// `pairs` decode runs (decode_gbps runs one, returns its GB/s), each between two reads;
+// read_weights (if given) reads the weights after each run and returns its GB/s.
+ProbeResult probe_decode(int pairs, const std::function<double()>& decode_gbps,
+                         const std::function<double()>& read_weights) {
   using namespace sputnik;
   ProbeResult probe;
   ReadBandwidthProbe reader;
@@ -88,8 +94,9 @@ ProbeResult probe_decode(int pairs, const std::function<double()>& decode_gbps) 
   probe.best_probe_gbps = read;
   for (int i = 0; i < pairs; ++i) {
     const double gbps_run = decode_gbps();
+    const double weights = read_weights ? read_weights() : 0;
     const double next = reader.measure_gbps(2);
-    probe.runs.push_back({gbps_run, read, next});
+    probe.runs.push_back({gbps_run, read, next, weights});
     probe.best_decode_gbps = std::max(probe.best_decode_gbps, gbps_run);
     probe.best_probe_gbps = std::max(probe.best_probe_gbps, next);
     read = next;
@@ -100,6 +107,11 @@ ProbeResult probe_decode(int pairs, const std::function<double()>& decode_gbps) 
   const double best = probe.best_probe_gbps;
   probe.fast = phase_median(probe.runs, [best](double g) { return g >= 0.85 * best; });
   probe.slow = phase_median(probe.runs, [best](double g) { return g <= 0.75 * best; });
+  std::vector<double> by_weights;
+  for (const ProbeRun& r : probe.runs)
+    if (r.weights_read_gbps > 0 && r.read_before_gbps >= 0.85 * best && r.read_after_gbps >= 0.85 * best)
+      by_weights.push_back(r.decode_gbps / r.weights_read_gbps);
+  probe.fast_weights_ratio = median(by_weights);
   return probe;
 }
 
@@ -183,21 +195,35 @@ std::function<int()> setup(CLI::App& app) {
     const std::string huge_json = huge_fraction ? fmt::format(",\"huge_page_fraction\":{:.4f}", *huge_fraction) : "";
 
     // After peak_rss was read: the probe's buffer is not the model's memory.
+    uint64_t sink = 0;
+    const auto read_weights = [&] {
+      int64_t bytes = 0;
+      double seconds = 0;
+      for (const WeightStore::Region& r : model.weights().page_regions()) {
+        const int64_t words = int64_t(r.bytes / 8) / 32 * 32;
+        const double gbps = read_gbps(reinterpret_cast<const uint64_t*>(r.data), words, 1, &sink);
+        bytes += words * 8;
+        seconds += double(words * 8) / 1e9 / gbps;
+      }
+      return bytes > 0 ? double(bytes) / 1e9 / seconds : 0.0;
+    };
     const ProbeResult probe =
-        o->probe_pairs > 0 ? probe_decode(o->probe_pairs, [&] { return active_bytes * o->gen / decode_run() / 1e9; })
+        o->probe_pairs > 0 ? probe_decode(o->probe_pairs, [&] { return active_bytes * o->gen / decode_run() / 1e9; },
+                                          read_weights)
                            : ProbeResult{};
     std::string probe_json;
     if (!probe.runs.empty()) {
       std::string runs;
       for (const ProbeRun& r : probe.runs)
-        runs += fmt::format("{}[{:.3f},{:.3f},{:.3f}]", runs.empty() ? "" : ",", r.decode_gbps, r.read_before_gbps,
-                            r.read_after_gbps);
+        runs += fmt::format("{}[{:.3f},{:.3f},{:.3f},{:.3f}]", runs.empty() ? "" : ",", r.decode_gbps,
+                            r.read_before_gbps, r.read_after_gbps, r.weights_read_gbps);
       probe_json = fmt::format(
           ",\"probe_pairs\":{},\"decode_probe_ratio_median\":{:.4f},\"probe_best_gbps\":{:.3f},"
           "\"decode_best_gbps\":{:.3f},\"probe_fast_runs\":{},\"decode_probe_ratio_median_fast\":{:.4f},"
-          "\"probe_slow_runs\":{},\"decode_probe_ratio_median_slow\":{:.4f},\"probe_runs\":[{}]",
+          "\"probe_slow_runs\":{},\"decode_probe_ratio_median_slow\":{:.4f},"
+          "\"decode_weights_read_ratio_median_fast\":{:.4f},\"probe_runs\":[{}]",
           probe.runs.size(), probe.median_ratio, probe.best_probe_gbps, probe.best_decode_gbps, probe.fast.runs,
-          probe.fast.median_ratio, probe.slow.runs, probe.slow.median_ratio, runs);
+          probe.fast.median_ratio, probe.slow.runs, probe.slow.median_ratio, probe.fast_weights_ratio, runs);
     }
     if (o->json) {
       std::printf("{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"gen_tokens\":%d,\"depth\":%d,"
@@ -225,6 +251,9 @@ std::function<int()> setup(CLI::App& app) {
         std::printf("  by phase (both reads around a run >= 85%% / <= 75%% of the best read): %d runs median "
                     "%.1f%% / %d runs median %.1f%%\n",
                     probe.fast.runs, 100 * probe.fast.median_ratio, probe.slow.runs, 100 * probe.slow.median_ratio);
+        if (probe.fast_weights_ratio > 0)
+          std::printf("  fast phase, decode vs a read of its own weights right after: median %.1f%%\n",
+                      100 * probe.fast_weights_ratio);
       }
     }
     return 0;
