@@ -143,7 +143,9 @@ TEST_P(Team, SumAddsThePartsInRankOrder) {
     EXPECT_EQ(got[size_t(r)][1], second) << "rank " << r;
     EXPECT_EQ(got[size_t(r)][2], float(9 * threads)) << "rank " << r;
   }
-  if (threads == 3) EXPECT_EQ(first, 0.0f);  // the order mattered: (-1e8 + 1e8) + 1 would be 1
+  if (threads == 3) {
+    EXPECT_EQ(first, 0.0f);  // the order mattered: (-1e8 + 1e8) + 1 would be 1
+  }
 }
 
 // An exception on one rank comes out of run_team_spmd; the others stop at their next barrier
