@@ -35,7 +35,6 @@ std::string format_duration(double s) {
   return fmt::format("{}s", t);
 }
 
-// A log file gets about 50 lines per run (each kept), plus every evaluation and the last step.
 ProgressBar::ProgressBar(std::FILE* out, int tty) : line_(ProgressLine::kFinalOnly, out, tty) {}
 
 std::string ProgressBar::format_line(const ProgressInfo& p, bool with_bar) {
@@ -53,6 +52,7 @@ void ProgressBar::update(const ProgressInfo& p) {
     if (line_.due(kept)) line_.show(format_line(p, true), kept);
     return;
   }
+  // A log file gets about 50 lines per run, plus every evaluation and the last step.
   const int64_t every = std::max<int64_t>(1, p.total / 50);
   if (kept || p.step % every == 0 || p.step == 1) line_.show(format_line(p, false), true);
 }

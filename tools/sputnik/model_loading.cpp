@@ -23,12 +23,14 @@ LoadOptions load_options_with_progress(const std::string& path, bool verbose) {
     const bool final = done == total;
     if (!line->due(final)) return;
     const double gib = double(1 << 30), fraction = total ? double(done) / double(total) : 1.0;
-    if (!line->tty())
-      return line->show(fmt::format("loaded {}: {:.1f} GiB in {:.1f} s", path, double(total) / gib, line->seconds()), final);
-    line->show(fmt::format("loading {} {}{:3d}% {:.1f}/{:.1f} GiB{}", path, ProgressLine::bar(fraction, 40),
-                           int(fraction * 100), double(done) / gib, double(total) / gib,
-                           final ? fmt::format(" ({:.1f} s)", line->seconds()) : ""),
-               final);
+    if (line->tty()) {
+      line->show(fmt::format("loading {} {}{:3d}% {:.1f}/{:.1f} GiB{}", path, ProgressLine::bar(fraction, 40),
+                             int(fraction * 100), double(done) / gib, double(total) / gib,
+                             final ? fmt::format(" ({:.1f} s)", line->seconds()) : ""),
+                 final);
+    } else {
+      line->show(fmt::format("loaded {}: {:.1f} GiB in {:.1f} s", path, double(total) / gib, line->seconds()), final);
+    }
   };
   options.prefetch = line->tty();
   // SPUTNIK_DECODE_TILES=0 keeps the weights memory-mapped as stored (slower decode, loads lazily).
