@@ -70,10 +70,20 @@ def main():
                 failures.append(f"{preset}: bench --probe 3 gave {p}")
             # The per-run numbers behind the medians: each run between the read before and after it
             # (each read is the next run's "before"), the medians recomputed from them.
+            # A fourth number per run: the read of the model's own decode layout right after it
+            # (0 where the weights stay as stored, e.g. without AVX-512).
             runs = p.get("probe_runs", [])
-            ratios = sorted(d / max(b, a) for d, b, a in runs)
-            best = max([b for _, b, _ in runs] + [a for _, _, a in runs], default=0)
-            fast = sorted(d / max(b, a) for d, b, a in runs if min(b, a) >= 0.85 * best)
+            if not all(len(r) == 4 and r[3] >= 0 for r in runs):
+                failures.append(f"{preset}: bench --probe 3 runs are not [decode, before, after, weights]: {runs}")
+                runs = [r + [0] * (4 - len(r)) for r in runs]
+            ratios = sorted(d / max(b, a) for d, b, a, _ in runs)
+            best = max([r[1] for r in runs] + [r[2] for r in runs], default=0)
+            fast = sorted(d / max(b, a) for d, b, a, _ in runs if min(b, a) >= 0.85 * best)
+            by_weights = sorted(d / w for d, b, a, w in runs if w > 0 and min(b, a) >= 0.85 * best)
+            by_weights_median = (by_weights[(len(by_weights) - 1) // 2] + by_weights[len(by_weights) // 2]) / 2 \
+                if by_weights else 0
+            if abs(by_weights_median - p.get("decode_weights_read_ratio_median_fast", -1)) >= 1e-3:
+                failures.append(f"{preset}: bench --probe 3 decode ÷ weights read disagrees with its runs: {p}")
             if not (len(runs) == 3 and all(runs[i][2] == runs[i + 1][1] for i in range(len(runs) - 1))
                     and abs(ratios[1] - p["decode_probe_ratio_median"]) < 1e-3
                     and abs(best - p["probe_best_gbps"]) < 2e-3 and p["probe_fast_runs"] == len(fast)
