@@ -70,8 +70,6 @@ Mla::Mla(const WeightStore& ws, const std::string& prefix, const ModelConfig& c)
   kv_a_ = load_linear(ws, prefix + ".kv_a_proj_with_mqa", lora + rope, d);
   kv_a_norm_ = load_vector(ws, prefix + ".kv_a_layernorm.weight", lora);
   o_ = load_linear(ws, prefix + ".o_proj", d, nh * vd);
-  if (o_.w.column_panels())  // views made once, not per token (decode_split)
-    for (int p = 0; p < o_.w.panels; ++p) o_panels_.push_back(o_.w.panel(p));
 
   if (const TensorView* kv_b = ws.find(prefix + ".kv_b_proj.weight")) {
     // HF layout: rows per head [k_nope (nope) | v (v_head)], columns = latent.
@@ -281,7 +279,7 @@ bool Mla::splits_decode(const Batch& batch) const {
       nh % ranks != 0 || nh / ranks * qh % 16 != 0)
     return false;
   const auto serves = [](const TensorView& w) { return matmul_rows_applies({&w, nullptr, 1, nullptr}); };
-  return serves(kv_a_.w) && serves(o_panels_[0]) && (q_lora_ ? serves(q_a_.w) && serves(q_b_.w) : serves(q_.w)) &&
+  return serves(kv_a_.w) && serves(o_.panels[0]) && (q_lora_ ? serves(q_a_.w) && serves(q_b_.w) : serves(q_.w)) &&
          std::all_of(k_b_.begin(), k_b_.end(), serves) && std::all_of(v_b_.begin(), v_b_.end(), serves);
 }
 
@@ -362,7 +360,7 @@ void Mla::decode_split(int64_t layer, const float* h, const Batch& batch, KVCach
     jobs.push_back({&v_b_[size_t(hd)], lat + hd * lora, 1, attn + hd * vd});
     rows.push_back({0, vd});
   }
-  jobs.push_back({&o_panels_[size_t(r)], nullptr, 1, y});
+  jobs.push_back({&o_.panels[size_t(r)], nullptr, 1, y});
   rows.push_back({0, d});
   matmul_rows(jobs.data(), rows.data(), jobs.size() - 1);
   jobs.back().x = attn + h0 * vd;

@@ -48,7 +48,6 @@ class Mla {
   bool splits_decode(const Batch& batch) const;
   void decode_split(int64_t layer, const float* h, const Batch& batch, KVCache& cache, float* out) const;
   Linear o_;
-  std::vector<TensorView> o_panels_;  // o_proj's column panels, if stored so
   Rope rope_;
   float scale_ = 1.0f;
 };

@@ -42,11 +42,11 @@ void Mlp::operator()(const float* x, int64_t n, float* out) const {
 }
 
 bool Mlp::splits_decode(int64_t n) const {
-  if (!in_team() || n != 1 || down.w.panels != team_size() || !gate.bias.empty() || !up.bias.empty() ||
+  if (!in_team() || n != 1 || down.panels.size() != size_t(team_size()) || !gate.bias.empty() || !up.bias.empty() ||
       !down.bias.empty() || inner() % (16 * team_size()) != 0)
     return false;
-  const TensorView part = down.w.panel(0);
-  const MatmulJob jobs[3] = {{&gate.w, nullptr, 1, nullptr}, {&up.w, nullptr, 1, nullptr}, {&part, nullptr, 1, nullptr}};
+  const MatmulJob jobs[3] = {
+      {&gate.w, nullptr, 1, nullptr}, {&up.w, nullptr, 1, nullptr}, {&down.panels[0], nullptr, 1, nullptr}};
   return matmul_rows_applies(jobs[0]) && matmul_rows_applies(jobs[1]) && matmul_rows_applies(jobs[2]);
 }
 
@@ -62,8 +62,7 @@ void Mlp::decode_split(const float* x, float* out) const {
   const RowRange mine[2] = {{begin, end}, {begin, end}};
   matmul_rows(inner_jobs, mine, 2);
   swiglu(g + begin, u + begin, end - begin, g + begin);
-  const TensorView part = down.w.panel(int(r));
-  const MatmulJob down_job{&part, g + begin, 1, y};
+  const MatmulJob down_job{&down.panels[size_t(r)], g + begin, 1, y};
   const RowRange all{0, d};
   matmul_rows(&down_job, &all, 1);
   team_sum(y, d, out);

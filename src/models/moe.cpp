@@ -81,8 +81,6 @@ Moe::Moe(const WeightStore& ws, const std::string& prefix, const ModelConfig& c)
     experts_.push_back(load_mlp(ws, prefix + ".experts." + std::to_string(e), d, c.moe_intermediate_size));
   if (c.n_shared_experts > 0)
     shared_ = load_mlp(ws, prefix + ".shared_experts", d, c.moe_intermediate_size * c.n_shared_experts);
-  if (shared_ && shared_->down.w.column_panels())  // views made once, not per token (run_groups)
-    for (int g = 0; g < shared_->down.w.panels; ++g) shared_down_panels_.push_back(shared_->down.w.panel(g));
 }
 
 void Moe::operator()(const float* x, int64_t n, float* out) const {
@@ -228,7 +226,7 @@ void Moe::run_groups(const float* x, const std::vector<int32_t>& experts, const 
   // The shared experts' panels as plain matrices, and a test of every product's kernel: a team
   // computes its groups alone only where matmul_rows serves them all (the same on every rank,
   // which all see the same experts).
-  const std::vector<TensorView>& down_panels = shared_down_panels_;
+  const std::vector<TensorView>& down_panels = shared_->down.panels;
   bool alone = in_team() && team_size() == groups;
   const auto serves = [](const TensorView& w) { return matmul_rows_applies({&w, nullptr, 1, nullptr}); };
   alone = alone && serves(shared_->gate.w) && serves(shared_->up.w) && serves(down_panels[0]);

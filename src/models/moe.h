@@ -42,7 +42,6 @@ class Moe {
   std::vector<float> bias_;
   std::vector<Mlp> experts_;
   std::optional<Mlp> shared_;
-  std::vector<TensorView> shared_down_panels_;  // its down_proj's column panels, if stored so
 };
 
 }  // namespace sputnik

@@ -101,11 +101,10 @@ class Qwen2 final : public Transformer {
     // rank also multiplies its own heads' outputs by its panel of o_proj, and team_sum adds the
     // ranks' outputs: no exchange of attention outputs, one barrier for the whole block.
     // With one unit per KV head, this rank's units [my_first, my_end) are its KV heads [kv0, kv1).
-    TensorView o_part;
-    if (own_heads && n == 1 && splits == 1 && L.o.w.panels == team_size() && L.o.bias.empty())
-      o_part = L.o.w.panel(team_rank());
-    const MatmulJob o_job{&o_part, q + kv0 * group * hd, 1, out};
-    const bool split = o_part.data && matmul_rows_applies(o_job);
+    const bool o_split =
+        own_heads && n == 1 && splits == 1 && L.o.panels.size() == size_t(team_size()) && L.o.bias.empty();
+    const MatmulJob o_job{o_split ? &L.o.panels[size_t(team_rank())] : &L.o.w, q + kv0 * group * hd, 1, out};
+    const bool split = o_split && matmul_rows_applies(o_job);
     if (own_heads) {
       const RowRange rows[3] = {{kv0 * group * hd, kv1 * group * hd}, {kv0 * hd, kv1 * hd}, {kv0 * hd, kv1 * hd}};
       matmul_rows(qkv, rows, 3);

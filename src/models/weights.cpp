@@ -29,6 +29,8 @@ Linear load_linear(const WeightStore& ws, const std::string& prefix, int64_t out
       fail("{}: tensor '{}' has shape {}, expected [{}]", ws.source, b->name, b->shape_string(), out);
     l.bias = tensor_to_f32(*b);
   }
+  if (l.w.column_panels())
+    for (int p = 0; p < l.w.panels; ++p) l.panels.push_back(l.w.panel(p));
   return l;
 }
 

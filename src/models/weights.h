@@ -15,6 +15,9 @@ std::vector<float> tensor_to_f32(const TensorView& t);
 struct Linear {
   TensorView w;
   std::vector<float> bias;  // empty: none
+  // w's column panels as plain matrices when it is stored so (models/decode_panels.h), made once
+  // at load: a decode team's rank multiplies its own every token.
+  std::vector<TensorView> panels;
   int64_t in() const { return w.cols(); }
   int64_t out() const { return w.rows(); }
   void operator()(const float* x, int64_t n, float* y) const;
